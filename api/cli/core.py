@@ -1,0 +1,109 @@
+"""Core commands: ``db``, ``ledger``, ``sources``."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from api.cli import fail, open_session
+from ledger.db import database_url, make_engine, normalise_url
+from ledger.errors import LedgerError
+from ledger.schema import current_revision, head_revision, upgrade_database
+from ledger.sources import SOURCE_KINDS, add_source, list_sources
+from ledger.verify import verify_ledger
+
+
+@click.group()
+def db() -> None:
+    """The database schema (Alembic migrations)."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+def db_upgrade(revision: str) -> None:
+    """Apply migrations to the configured database."""
+    url = normalise_url(database_url())
+    upgrade_database(url, revision)
+    engine = make_engine(url)
+    click.echo(f"database at revision {current_revision(engine)}")
+    engine.dispose()
+
+
+@db.command("current")
+def db_current() -> None:
+    """Print the database's revision and the code's head revision."""
+    engine = make_engine(database_url())
+    click.echo(f"database: {current_revision(engine)}\ncode head: {head_revision()}")
+    engine.dispose()
+
+
+@click.group("ledger")
+def ledger_group() -> None:
+    """The append-only ledger."""
+
+
+@ledger_group.command("verify")
+def ledger_verify() -> None:
+    """Walk every hash chain and rebuild every balance; exit 1 on any problem."""
+    with open_session() as session:
+        report = verify_ledger(session)
+    click.echo(
+        f"checked {report.people} people, {report.entries} entries, {report.balances} balances"
+    )
+    for problem in report.problems:
+        click.echo(f"FAIL {problem}")
+    if not report.ok:
+        click.echo(f"ledger verify: {len(report.problems)} problem(s) found", err=True)
+        sys.exit(1)
+    click.echo("ledger verify: OK")
+
+
+@click.group()
+def sources() -> None:
+    """Learning platforms that register hours."""
+
+
+@sources.command("add")
+@click.argument("source_id")
+@click.option("--kind", type=click.Choice(SOURCE_KINDS), required=True)
+@click.option("--region", "region_code", required=True, help="six-digit region code, e.g. 330800")
+@click.option("--name", "display_name", required=True, help="display name")
+@click.option(
+    "--config",
+    "config_file",
+    type=click.File("r", encoding="utf-8"),
+    default=None,
+    help="JSON file with the pull configuration",
+)
+def sources_add(
+    source_id: str, kind: str, region_code: str, display_name: str, config_file: click.File | None
+) -> None:
+    """Register a source."""
+    config = json.load(config_file) if config_file else None  # type: ignore[arg-type]
+    with open_session() as session:
+        try:
+            info = add_source(
+                session,
+                source_id,
+                kind=kind,
+                region_code=region_code,
+                display_name=display_name,
+                config=config,
+            )
+        except LedgerError as exc:
+            fail(exc)
+    click.echo(f"source {info.id} added ({info.kind}, {info.region_code}, {info.display_name})")
+
+
+@sources.command("list")
+def sources_list() -> None:
+    """List sources."""
+    with open_session() as session:
+        for s in list_sources(session):
+            pull = "pull" if s.config else "push"
+            click.echo(f"{s.id}\t{s.kind}\t{s.region_code}\t{pull}\t{s.display_name}")
+
+
+COMMANDS: list[click.Command] = [db, ledger_group, sources]

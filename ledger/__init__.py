@@ -1,0 +1,1 @@
+"""The cehours domain: the append-only ledger of continuing-education hours."""

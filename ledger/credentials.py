@@ -1,0 +1,1 @@
+"""API clients and their keys (stored only as hashes)."""

@@ -1,0 +1,177 @@
+"""Engines, sessions and transactions for SQLite (embedded default) and PostgreSQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from decimal import Decimal
+from typing import Any, TypeVar
+
+from sqlalchemy import BigInteger, DateTime, Engine, create_engine, event
+from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.types import TypeDecorator
+
+DEFAULT_DATABASE_URL = "sqlite:///var/cehours.sqlite3"
+_WRITE = "cehours_write"
+T = TypeVar("T")
+
+
+class Hours(TypeDecorator[Decimal]):
+    """Hours stored exactly as a signed integer number of tenths; read back as ``Decimal``.
+
+    SQLite has no exact decimal type, and a float must never hold hours, so both databases store
+    tenths in an integer column and sums stay exact.
+    """
+
+    impl = BigInteger
+    cache_ok = True
+
+    def process_bind_param(self, value: Decimal | None, dialect: Dialect) -> int | None:
+        if value is None:
+            return None
+        tenths = Decimal(value) * 10
+        if tenths != tenths.to_integral_value():
+            raise ValueError("hours may have at most one decimal place")
+        return int(tenths)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
+        if value is None:
+            return None
+        return (Decimal(int(value)) / 10).quantize(Decimal("0.1"))
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """A timestamp that is always timezone-aware UTC in Python, on SQLite as on PostgreSQL."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("timestamps must be timezone-aware")
+        value = value.astimezone(dt.UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.UTC)  # type: ignore[no-any-return]
+        return value.astimezone(dt.UTC)  # type: ignore[no-any-return]
+
+
+def database_url() -> str:
+    """Return the database URL from ``CEHOURS_DATABASE_URL`` or ``DATABASE_URL``, else SQLite."""
+    return (
+        os.environ.get("CEHOURS_DATABASE_URL")
+        or os.environ.get("DATABASE_URL")
+        or DEFAULT_DATABASE_URL
+    )
+
+
+def normalise_url(url: str) -> str:
+    """Use psycopg 3 for ``postgresql://`` URLs (the driver this project installs)."""
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        return "postgresql+psycopg://" + url.split("://", 1)[1]
+    return url
+
+
+def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
+    """Create an engine with the settings this ledger relies on.
+
+    On SQLite: WAL, foreign keys on, a busy timeout, and ``BEGIN IMMEDIATE`` for write
+    transactions so that concurrent writers queue instead of failing half-way.
+    """
+    url = normalise_url(url or database_url())
+    if url.startswith("sqlite"):
+        if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
+            path = url.removeprefix("sqlite:///")
+            if os.path.dirname(path):
+                os.makedirs(os.path.dirname(path), exist_ok=True)
+        kwargs.setdefault("connect_args", {"timeout": 60, "check_same_thread": False})
+        engine = create_engine(url, **kwargs)
+        _configure_sqlite(engine)
+        return engine
+    kwargs.setdefault("pool_pre_ping", True)
+    return create_engine(url, **kwargs)
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Take transaction control away from the driver so that BEGIN is ours to issue.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=60000")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        write = connection.get_execution_options().get(_WRITE, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+def make_session_factory(engine: Engine) -> sessionmaker[Session]:
+    """Return the session factory services are given (no autobegin surprises, no expiry)."""
+    return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+@contextmanager
+def write_transaction(session: Session) -> Iterator[Session]:
+    """Run one use case's write transaction: commit on success, roll back on any error.
+
+    On SQLite the transaction takes the write lock at once (``BEGIN IMMEDIATE``).
+    """
+    with session.begin():
+        session.connection(execution_options={_WRITE: True})
+        yield session
+
+
+@contextmanager
+def read_transaction(session: Session) -> Iterator[Session]:
+    """Run one use case's read-only transaction."""
+    with session.begin():
+        yield session
+
+
+def is_retryable(exc: BaseException) -> bool:
+    """Whether a failed transaction may simply be run again.
+
+    A unique violation here means a concurrent writer claimed the same record or person between
+    our read and our insert; serialization failures and deadlocks are PostgreSQL asking us to try
+    again; ``database is locked`` is SQLite's busy timeout running out under heavy load.
+    """
+    if isinstance(exc, IntegrityError):
+        return True
+    if isinstance(exc, OperationalError) and "locked" in str(exc.orig).lower():
+        return True
+    if isinstance(exc, DBAPIError):
+        code = getattr(exc.orig, "sqlstate", None)
+        return code in {"40001", "40P01", "55P03"}
+    return False
+
+
+def run_with_retries(fn: Callable[[], T], *, attempts: int = 8) -> T:
+    """Run ``fn`` (a whole transaction), retrying it when :func:`is_retryable` says so.
+
+    Raises:
+        Exception: whatever ``fn`` raised on its last attempt, or any non-retryable error.
+    """
+    for attempt in range(attempts):
+        try:
+            return fn()
+        except DBAPIError as exc:
+            if attempt == attempts - 1 or not is_retryable(exc):
+                raise
+            time.sleep(min(0.5, 0.01 * 2**attempt))
+    raise AssertionError("unreachable")

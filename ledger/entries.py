@@ -1,0 +1,68 @@
+"""Entry kinds and the per-person hash chain over a versioned canonical encoding."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from decimal import Decimal
+from typing import Any
+
+from ledger.canonical import sha256_hex
+
+HASH_VERSION = 1
+
+
+class EntryKind(enum.StrEnum):
+    """A credit adds hours; a reversal cancels one earlier credit.
+
+    A supersede is a reversal of the old credit plus a new credit whose ``supersedes_id``
+    names the old one, appended together.
+    """
+
+    CREDIT = "credit"
+    REVERSAL = "reversal"
+
+
+HASHED_FIELDS = (
+    "person_id",
+    "seq",
+    "kind",
+    "source_id",
+    "external_id",
+    "record_version",
+    "category",
+    "hours",
+    "completed_on",
+    "year",
+    "course_code",
+    "course_title",
+    "course_provider",
+    "content_digest",
+    "reverses_id",
+    "supersedes_id",
+    "reason",
+    "actor",
+    "recorded_at",
+    "prev_hash",
+)
+
+
+def format_timestamp(moment: dt.datetime) -> str:
+    """UTC, microseconds, ``Z``: the one textual form of a timestamp inside a hash."""
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def entry_hash(fields: dict[str, Any]) -> str:
+    """Hash an entry's fields (see ``HASHED_FIELDS``) with encoding version ``HASH_VERSION``.
+
+    Absent (``None``) fields are left out, hours are decimal strings, timestamps UTC text.
+    """
+    document: dict[str, Any] = {"v": HASH_VERSION}
+    for name in HASHED_FIELDS:
+        value = fields.get(name)
+        if isinstance(value, dt.datetime):
+            value = format_timestamp(value)
+        elif isinstance(value, Decimal):
+            value = str(value.quantize(Decimal("0.1")))
+        document[name] = value
+    return sha256_hex(document)

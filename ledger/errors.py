@@ -1,0 +1,61 @@
+"""Exceptions raised by the ledger domain; every one ends in ``Error``."""
+
+from __future__ import annotations
+
+
+class LedgerError(Exception):
+    """Base class of every domain error; ``code`` is a stable machine-readable name."""
+
+    code = "ledger-error"
+
+
+class ValidationError(LedgerError):
+    """A value failed validation. ``errors`` maps field paths to messages."""
+
+    code = "validation"
+
+    def __init__(self, errors: dict[str, list[str]]) -> None:
+        self.errors = errors
+        super().__init__("; ".join(f"{k}: {', '.join(v)}" for k, v in errors.items()))
+
+
+class NotFoundError(LedgerError):
+    """The thing asked for does not exist (or the caller may not know it does)."""
+
+    code = "not-found"
+
+
+class UnknownEntryError(NotFoundError):
+    """A reversal named an entry that does not exist."""
+
+    code = "unknown-entry"
+
+
+class UnknownRecordError(NotFoundError):
+    """No record with this external id is held for the source."""
+
+    code = "unknown-record"
+
+
+class UnknownSourceError(NotFoundError):
+    """The source id is not registered."""
+
+    code = "unknown-source"
+
+
+class UnknownPersonError(NotFoundError):
+    """No person with this id or ID number is known."""
+
+    code = "unknown-person"
+
+
+class ReversalError(LedgerError):
+    """A reversal is not allowed (of a reversal, or of an entry already reversed)."""
+
+    code = "reversal-refused"
+
+
+class ConflictError(LedgerError):
+    """The request conflicts with what is already stored."""
+
+    code = "conflict"

@@ -1,0 +1,1 @@
+"""Sync state kept in the database: cursors, runs, quarantine and leases."""

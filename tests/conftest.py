@@ -1,0 +1,125 @@
+"""Database fixtures: every integration test gets a freshly migrated SQLite and PostgreSQL.
+
+Databases are built by Alembic (never ``create_all``): one migrated template per run, copied for
+each test (a file copy on SQLite, ``CREATE DATABASE ... TEMPLATE`` on PostgreSQL). With
+``CI=true`` an unreachable PostgreSQL fails the run instead of skipping its tests.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from ledger.db import make_engine, make_session_factory
+from ledger.schema import upgrade_database
+
+PG_ADMIN_URL = os.environ.get(
+    "CEHOURS_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+IN_CI = os.environ.get("CI", "").lower() == "true"
+_counter = itertools.count()
+
+
+def _pg_admin() -> Engine:
+    return sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+
+
+def _pg_url(name: str) -> str:
+    return PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+
+
+@pytest.fixture(scope="session")
+def pg_template() -> Iterator[str | None]:
+    """Name of a migrated PostgreSQL template database, or None when PostgreSQL is absent."""
+    admin = _pg_admin()
+    try:
+        with admin.connect() as conn:
+            conn.execute(sa.text("select 1"))
+    except sa.exc.OperationalError as exc:
+        admin.dispose()
+        if IN_CI:
+            pytest.fail(f"CI=true but PostgreSQL at {PG_ADMIN_URL} is unreachable: {exc}")
+        yield None
+        return
+    name = f"cehours_tpl_{os.getpid()}"
+    with admin.connect() as conn:
+        conn.execute(sa.text(f"DROP DATABASE IF EXISTS {name}"))
+        conn.execute(sa.text(f"CREATE DATABASE {name}"))
+    upgrade_database(_pg_url(name))
+    yield name
+    with admin.connect() as conn:
+        conn.execute(sa.text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("tpl") / "template.sqlite3"
+    upgrade_database(f"sqlite:///{path}")
+    return path
+
+
+def fresh_database(
+    kind: str, sqlite_template: Path, pg_template: str | None, tmp_path: Path
+) -> Iterator[str]:
+    """Yield the URL of a new migrated database of ``kind``; drop it afterwards."""
+    if kind == "sqlite":
+        path = tmp_path / f"ledger-{next(_counter)}.sqlite3"
+        shutil.copyfile(sqlite_template, path)
+        yield f"sqlite:///{path}"
+        return
+    if pg_template is None:
+        pytest.skip("PostgreSQL is not reachable (set CI=true to make this a failure)")
+    name = f"cehours_t_{os.getpid()}_{next(_counter)}"
+    admin = _pg_admin()
+    with admin.connect() as conn:
+        conn.execute(sa.text(f"CREATE DATABASE {name} TEMPLATE {pg_template}"))
+    try:
+        yield _pg_url(name)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def db_url(
+    request: pytest.FixtureRequest,
+    sqlite_template: Path,
+    pg_template: str | None,
+    tmp_path: Path,
+) -> Iterator[str]:
+    """A freshly migrated database, once on SQLite and once on PostgreSQL."""
+    yield from fresh_database(request.param, sqlite_template, pg_template, tmp_path)
+
+
+@pytest.fixture
+def sqlite_url(sqlite_template: Path, tmp_path: Path) -> Iterator[str]:
+    """A freshly migrated SQLite database only (for tests whose subject is not the database)."""
+    yield from fresh_database("sqlite", sqlite_template, None, tmp_path)
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[Engine]:
+    eng = make_engine(db_url)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    return make_session_factory(engine)
+
+
+@pytest.fixture
+def session(session_factory: sessionmaker[Session]) -> Iterator[Session]:
+    with session_factory() as s:
+        yield s
