@@ -59,3 +59,51 @@ class ConflictError(LedgerError):
     """The request conflicts with what is already stored."""
 
     code = "conflict"
+
+
+class SigningKeyError(LedgerError):
+    """A signing-key operation is not possible (no active key, retiring the active key...)."""
+
+    code = "signing-key"
+
+
+class UnknownSigningKeyError(NotFoundError):
+    """No signing key with this kid."""
+
+    code = "unknown-signing-key"
+
+
+class KeyEncryptionKeyError(LedgerError):
+    """The key-encryption key is missing, malformed, too readable, or does not open a key."""
+
+    code = "key-encryption-key"
+
+
+class UnknownAttestationError(NotFoundError):
+    """No attestation with this jti."""
+
+    code = "unknown-attestation"
+
+
+class AttestationStatusError(ConflictError):
+    """The attestation's status does not allow this change (e.g. it is already revoked)."""
+
+    code = "attestation-status"
+
+
+class ProfileError(ValidationError):
+    """A rule profile is invalid. ``errors`` maps each path in the file to what is wrong there."""
+
+    code = "invalid-profile"
+
+
+class UnknownProfileError(NotFoundError):
+    """No rule profile with this id (and version) is known."""
+
+    code = "unknown-profile"
+
+
+class LeaseLostError(ConflictError):
+    """Another process took a source's sync lease while this one was still syncing it."""
+
+    code = "sync-lease-lost"
