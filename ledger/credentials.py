@@ -1,1 +1,253 @@
-"""API clients and their keys (stored only as hashes)."""
+"""API clients and their keys (stored only as hashes), and replayable responses for idempotency.
+
+A key is ``ceh_<prefix>_<secret>``: 32 random bytes from :mod:`secrets` behind a short random
+prefix. Only the SHA-256 of the whole key is stored; a fast hash is enough because the key is
+high-entropy (nothing to brute-force), and it lets a request find its client by one indexed
+lookup. The prefix is not secret: it is stored in clear so that operators can tell keys apart.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+from typing import Final
+
+from sqlalchemy import ForeignKey, Integer, String, Text, delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from ledger.db import read_transaction, write_transaction
+from ledger.errors import NotFoundError, UnknownSourceError, ValidationError
+from ledger.models import Base, Sha256, Source, SourceId, Timestamp
+
+ROLES: Final = ("platform", "filing", "admin")
+KEY_SCHEME: Final = "ceh"
+_KEY_SHAPE = re.compile(r"ceh_[0-9a-f]{8}_[A-Za-z0-9_-]{43}")
+MAX_IDEMPOTENCY_KEY = 255
+_IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}")
+
+
+class Client(Base):
+    """A caller of the HTTP API: a learning platform (bound to one source), a filing system or
+    an administrator."""
+
+    __tablename__ = "api_clients"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(16))
+    source_id: Mapped[SourceId | None] = mapped_column(ForeignKey("sources.id"))
+    key_hash: Mapped[Sha256] = mapped_column(unique=True)
+    key_prefix: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[Timestamp]
+    revoked_at: Mapped[Timestamp | None]
+
+
+class IdempotencyKey(Base):
+    """The first response to a request sent with an ``Idempotency-Key`` header, to replay."""
+
+    __tablename__ = "idempotency_keys"
+
+    client_id: Mapped[int] = mapped_column(ForeignKey("api_clients.id"), primary_key=True)
+    key: Mapped[str] = mapped_column(String(MAX_IDEMPOTENCY_KEY), primary_key=True)
+    # SHA-256 over method, path and body: the same key with another request is refused.
+    fingerprint: Mapped[Sha256]
+    status_code: Mapped[int] = mapped_column(Integer)
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[Timestamp]
+
+
+@dataclass(frozen=True, slots=True)
+class ClientInfo:
+    """A client as shown to operators and to the request handling it (never the key)."""
+
+    id: int
+    name: str
+    role: str
+    source_id: str | None
+    key_prefix: str
+    created_at: dt.datetime
+    revoked_at: dt.datetime | None
+
+    @property
+    def active(self) -> bool:
+        """Whether the key still authenticates."""
+        return self.revoked_at is None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredResponse:
+    """A response kept for an idempotency key."""
+
+    fingerprint: str
+    status_code: int
+    body: str
+    created_at: dt.datetime
+
+
+def _info(client: Client) -> ClientInfo:
+    return ClientInfo(
+        client.id,
+        client.name,
+        client.role,
+        client.source_id,
+        client.key_prefix,
+        client.created_at,
+        client.revoked_at,
+    )
+
+
+def hash_key(key: str) -> str:
+    """The stored form of an API key."""
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+def new_key() -> tuple[str, str]:
+    """Return a new API key and its non-secret display prefix."""
+    prefix = f"{KEY_SCHEME}_{secrets.token_hex(4)}"
+    return f"{prefix}_{secrets.token_urlsafe(32)}", prefix
+
+
+def create_client(
+    session: Session, *, name: str, role: str, source_id: str | None = None
+) -> tuple[ClientInfo, str]:
+    """Create a client and its key; the key is returned here and never again.
+
+    A ``platform`` client is bound to exactly one source; ``filing`` and ``admin`` clients to none.
+
+    Raises:
+        ValidationError: a bad name or role, or a source given (or missing) for the role.
+        UnknownSourceError: the source is not registered.
+    """
+    errors: dict[str, list[str]] = {}
+    name = (name or "").strip()
+    if not name or len(name) > 100 or any(ord(c) < 32 for c in name):
+        errors["name"] = ["must be 1-100 printable characters"]
+    if role not in ROLES:
+        errors["role"] = [f"must be one of {', '.join(ROLES)}"]
+    elif role == "platform" and not source_id:
+        errors["source_id"] = ["a platform client must be bound to a source"]
+    elif role != "platform" and source_id:
+        errors["source_id"] = [f"a {role} client is not bound to a source"]
+    if errors:
+        raise ValidationError(errors)
+    key, prefix = new_key()
+    with write_transaction(session):
+        if source_id is not None and session.get(Source, source_id) is None:
+            raise UnknownSourceError(f"unknown source {source_id!r}")
+        client = Client(
+            name=name,
+            role=role,
+            source_id=source_id,
+            key_hash=hash_key(key),
+            key_prefix=prefix,
+            created_at=dt.datetime.now(dt.UTC),
+            revoked_at=None,
+        )
+        session.add(client)
+        session.flush()
+        info = _info(client)
+    return info, key
+
+
+def list_clients(session: Session) -> list[ClientInfo]:
+    """Every client, revoked ones included, by id."""
+    with read_transaction(session):
+        return [_info(c) for c in session.scalars(select(Client).order_by(Client.id))]
+
+
+def revoke_client(session: Session, client_id: int) -> ClientInfo:
+    """Revoke a client's key at once. Revoking twice keeps the first revocation time.
+
+    Raises:
+        NotFoundError: no such client.
+    """
+    with write_transaction(session):
+        client = session.get(Client, client_id)
+        if client is None:
+            raise NotFoundError(f"no client {client_id}")
+        if client.revoked_at is None:
+            client.revoked_at = dt.datetime.now(dt.UTC)
+        return _info(client)
+
+
+def authenticate(session: Session, key: str) -> ClientInfo | None:
+    """Return the active client holding ``key``, or ``None`` (unknown, malformed or revoked)."""
+    if not _KEY_SHAPE.fullmatch(key):
+        return None
+    with read_transaction(session):
+        client = session.scalars(
+            select(Client).where(Client.key_hash == hash_key(key))
+        ).one_or_none()
+        if client is None or client.revoked_at is not None:
+            return None
+        return _info(client)
+
+
+def valid_idempotency_key(key: str) -> bool:
+    """Whether ``key`` is acceptable as an ``Idempotency-Key``: 1-255 visible ASCII characters."""
+    return _IDEMPOTENCY_KEY.fullmatch(key) is not None
+
+
+def find_response(
+    session: Session, client_id: int, key: str, *, max_age: dt.timedelta
+) -> StoredResponse | None:
+    """The response stored for a client's idempotency key, unless none or older than
+    ``max_age``."""
+    with read_transaction(session):
+        row = session.get(IdempotencyKey, (client_id, key))
+        if row is None or row.created_at < dt.datetime.now(dt.UTC) - max_age:
+            return None
+        return StoredResponse(row.fingerprint, row.status_code, row.body, row.created_at)
+
+
+def store_response(
+    session: Session,
+    client_id: int,
+    key: str,
+    *,
+    fingerprint: str,
+    status_code: int,
+    body: str,
+    max_age: dt.timedelta,
+) -> StoredResponse:
+    """Keep the first response for a client's idempotency key and return what is kept.
+
+    When a concurrent request with the same key stored its response first, that one is kept
+    and returned, so both callers can answer alike. An expired entry is replaced.
+
+    Raises:
+        ValidationError: the key is not 1-255 visible ASCII characters.
+    """
+    if not valid_idempotency_key(key):
+        raise ValidationError({"Idempotency-Key": ["must be 1-255 visible ASCII characters"]})
+    now = dt.datetime.now(dt.UTC)
+    try:
+        with write_transaction(session):
+            session.execute(
+                delete(IdempotencyKey).where(
+                    IdempotencyKey.client_id == client_id,
+                    IdempotencyKey.key == key,
+                    IdempotencyKey.created_at < now - max_age,
+                )
+            )
+            session.add(
+                IdempotencyKey(
+                    client_id=client_id,
+                    key=key,
+                    fingerprint=fingerprint,
+                    status_code=status_code,
+                    body=body,
+                    created_at=now,
+                )
+            )
+        return StoredResponse(fingerprint, status_code, body, now)
+    except IntegrityError:
+        # A concurrent request with the same key got there first: its response stands.
+        kept = find_response(session, client_id, key, max_age=max_age)
+        if kept is None:
+            raise
+        return kept

@@ -1,0 +1,221 @@
+"""The Flask application: ``create_app``, the API's blueprints, request ids, logging, sessions.
+
+Adding a resource
+-----------------
+1. Write ``api/resources/<name>.py`` with ``blp = Blueprint(...)`` from ``api.resources.base``
+   (it parses JSON bodies with exact decimals) and its marshmallow schemas beside the views.
+   Guard views with ``api.auth.require_role(...)`` below ``@blp.route``; reach the database
+   with ``db_session()`` and hand it to a ``ledger`` service (views never commit).
+2. Import it below and add its ``blp`` to ``BLUEPRINTS``: that one line registers the routes
+   and puts them in the OpenAPI document.
+3. Regenerate the committed document: ``cehours openapi > api/openapi.json``.
+
+Errors are raised, never returned: ``ledger`` errors, ``api.errors.Problem``, or
+``flask_smorest.abort``; each becomes ``application/problem+json``.
+"""
+
+from __future__ import annotations
+
+import http
+import logging
+import re
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import flask_smorest
+from flask import Flask, Response, current_app, g, has_request_context, request
+from flask.json.provider import DefaultJSONProvider
+from flask_smorest.utils import prepare_response
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from api.auth import SECURITY_SCHEME
+from api.config import configure
+from api.errors import PROBLEM_JSON, register_error_handlers
+from api.resources import health
+from api.resources.base import ProblemSchema, loads
+from ledger.db import make_engine, make_session_factory
+from ledger.people import mask_id_number
+
+BLUEPRINTS: list[flask_smorest.Blueprint] = [
+    health.blp,
+]
+"""Every resource's blueprint, registered in this order (see the module docstring)."""
+
+API_DESCRIPTION = """\
+Continuing-education hours ledger (职称继续教育学时).
+
+Learning platforms push records of completed hours; filing systems look people up and check
+compliance. Authenticate with `Authorization: Bearer <api key>` (keys are issued with
+`cehours clients add`). Hours are decimals with at most one decimal place, sent as JSON strings
+or numbers and always returned as strings. Every error is `application/problem+json`
+(RFC 9457). Send `X-Request-ID` to correlate logs; it is echoed (or generated) on every response.
+"""
+
+log = logging.getLogger(__name__)
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+
+
+class JSONProvider(DefaultJSONProvider):
+    """Flask's JSON, with exact decimals both ways: numbers are read as ``Decimal``, and a
+    ``Decimal`` is written as a string (Flask's default for it)."""
+
+    ensure_ascii = False
+    sort_keys = False
+
+    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+        return loads(s)
+
+
+class Api(flask_smorest.Api):
+    """flask-smorest's Api with problem+json errors, documented as such, and bearer auth."""
+
+    ERROR_SCHEMA = ProblemSchema
+
+    def init_app(self, app: Flask, *, spec_kwargs: Mapping[str, Any] | None = None) -> None:
+        super().init_app(app, spec_kwargs=dict(spec_kwargs or {}))
+        self.spec.components.security_scheme(
+            SECURITY_SCHEME,
+            {
+                "type": "http",
+                "scheme": "bearer",
+                "description": "An API key from `cehours clients add`.",
+            },
+        )
+
+    def _register_error_handlers(self) -> None:
+        register_error_handlers(self._app)
+
+    def _register_responses(self) -> None:
+        # As flask-smorest does, but errors are documented as application/problem+json.
+        for status in http.HTTPStatus:
+            response: dict[str, Any] = {"description": status.phrase}
+            if status >= 400:
+                response["schema"] = self.ERROR_SCHEMA
+            prepare_response(response, self.spec, PROBLEM_JSON)
+            self.spec.components.response(status.name, response, lazy=True)
+        default = {"description": "An error (problem details)", "schema": self.ERROR_SCHEMA}
+        prepare_response(default, self.spec, PROBLEM_JSON)
+        self.spec.components.response(self.DEFAULT_ERROR_RESPONSE_NAME, default, lazy=True)
+
+
+@dataclass(frozen=True, slots=True)
+class Database:
+    """The app's engine and session factory (made by ``create_app``; nothing connects yet)."""
+
+    engine: Engine
+    sessions: sessionmaker[Session]
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the application. ``config`` overrides the defaults and ``CEHOURS_*`` variables."""
+    app = Flask(__name__)
+    configure(app, config)
+    app.json = JSONProvider(app)
+    # hide_parameters: a database error's message must not carry an ID number into the logs.
+    engine = make_engine(
+        app.config["DATABASE_URL"], hide_parameters=True, **app.config["ENGINE_OPTIONS"]
+    )
+    app.extensions["cehours"] = Database(engine, make_session_factory(engine))
+    app.config["API_SPEC_OPTIONS"] = {"info": {"description": API_DESCRIPTION}}
+
+    api = Api(app)
+    for blueprint in BLUEPRINTS:
+        api.register_blueprint(blueprint)
+
+    app.before_request(_start_request)
+    app.after_request(_finish_request)
+    app.teardown_appcontext(_close_session)
+    _configure_logging()
+    return app
+
+
+def db_session() -> Session:
+    """This request's session (opened on first use, closed when the request ends).
+
+    Hand it to ``ledger`` services, which own their transactions.
+    """
+    session: Session | None = g.get("db_session")
+    if session is None:
+        session = current_app.extensions["cehours"].sessions()
+        g.db_session = session
+    return session
+
+
+def db_engine() -> Engine:
+    """The app's engine (for probes and tools; views use :func:`db_session`)."""
+    engine: Engine = current_app.extensions["cehours"].engine
+    return engine
+
+
+def _start_request() -> None:
+    g.started = time.perf_counter()
+    given = request.headers.get("X-Request-ID", "")
+    g.request_id = given if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
+
+
+def _finish_request(response: Response) -> Response:
+    response.headers["X-Request-ID"] = g.get("request_id", "")
+    elapsed = (time.perf_counter() - g.get("started", time.perf_counter())) * 1000
+    client = g.get("client")
+    log.info(
+        "%s %s %s %.1fms client=%s",
+        request.method,
+        request.path,
+        response.status_code,
+        elapsed,
+        client.id if client is not None else "-",
+    )
+    return response
+
+
+def _close_session(_exc: BaseException | None) -> None:
+    session = g.pop("db_session", None)
+    if session is not None:
+        session.close()
+
+
+# ---- logging -----------------------------------------------------------------------------
+
+_ID_NUMBER = re.compile(r"(?<![0-9])[1-9][0-9]{16}[0-9Xx](?![0-9A-Za-z])")
+_API_KEY = re.compile(r"(ceh_[0-9a-f]{8})_[A-Za-z0-9_-]+")
+_BEARER = re.compile(r"(?i)(bearer\s+)\S+")
+
+
+def redact(text: str) -> str:
+    """Mask anything in a log line that looks like an ID number, an API key or a bearer token."""
+    text = _ID_NUMBER.sub(lambda m: mask_id_number(m.group(0)), text)
+    text = _API_KEY.sub(r"\1_***", text)
+    return _BEARER.sub(r"\1***", text)
+
+
+class RequestIdFilter(logging.Filter):
+    """Give every record the current request id (``-`` outside a request)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = g.get("request_id", "-") if has_request_context() else "-"
+        return True
+
+
+class RedactingFormatter(logging.Formatter):
+    """A formatter whose output, stack traces included, never carries an ID number or key."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record))
+
+
+def _configure_logging() -> None:
+    """Send the API's logs to stderr with request ids, unless logging is configured already."""
+    logger = logging.getLogger("api")
+    if logger.handlers or logging.getLogger().handlers:
+        return
+    handler = logging.StreamHandler()
+    handler.addFilter(RequestIdFilter())
+    handler.setFormatter(
+        RedactingFormatter("%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s")
+    )
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)

@@ -1,0 +1,46 @@
+"""Configuration of the HTTP API: defaults, then ``CEHOURS_*`` environment variables, then code.
+
+Every setting can be given in the environment with the ``CEHOURS_`` prefix
+(``CEHOURS_DATABASE_URL``, ``CEHOURS_MAX_CONTENT_LENGTH=1048576``); values that parse as JSON
+are taken as JSON (numbers, booleans), the rest as strings. ``DATABASE_URL`` without the prefix
+is honoured too, as hosting platforms set it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+
+from ledger.db import database_url
+
+ENV_PREFIX = "CEHOURS"
+
+DEFAULTS: dict[str, Any] = {
+    # flask-smorest: the document is served at /openapi.json; /docs is our own page.
+    "API_TITLE": "cehours",
+    "API_VERSION": "1",
+    "OPENAPI_VERSION": "3.0.3",
+    "OPENAPI_URL_PREFIX": "/",
+    "OPENAPI_JSON_PATH": "openapi.json",
+    # A full batch of 1,000 records is well under 1 MiB; anything far bigger is refused (413).
+    "MAX_CONTENT_LENGTH": 4 * 1024 * 1024,
+    # How long a response is kept for replay under its Idempotency-Key.
+    "IDEMPOTENCY_TTL_SECONDS": 24 * 3600,
+    # Engine options for SQLAlchemy (e.g. {"pool_size": 10}); JSON in the environment.
+    "ENGINE_OPTIONS": {},
+    # Development conveniences (`cehours serve --dev`); never on in production.
+    "DEV": False,
+    "DATABASE_URL": None,
+}
+
+
+def configure(app: Flask, overrides: Mapping[str, Any] | None = None) -> None:
+    """Fill ``app.config``: defaults, then the environment, then ``overrides``."""
+    app.config.update(DEFAULTS)
+    app.config.from_prefixed_env(ENV_PREFIX)
+    if overrides:
+        app.config.update(overrides)
+    if not app.config.get("DATABASE_URL"):
+        app.config["DATABASE_URL"] = database_url()

@@ -1,0 +1,82 @@
+"""What every resource module shares: the Blueprint to use, the JSON body parser, the problem
+schema.
+
+Use ``api.resources.base.Blueprint`` (not flask-smorest's own) so that request bodies are
+parsed the way the contract needs: JSON numbers become ``Decimal`` (hours stay exact), a body
+that is not JSON is refused with 415, malformed or absurdly nested JSON with 400.
+"""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from typing import Any, NoReturn
+
+import flask_smorest
+import marshmallow as ma
+from flask import Request
+from webargs import core
+from webargs.flaskparser import FlaskParser
+
+from api.errors import Problem
+
+
+def _refuse_constant(name: str) -> NoReturn:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def loads(data: str | bytes) -> Any:
+    """Parse JSON with numbers as ``Decimal`` (never a binary float); NaN and Infinity refused.
+
+    Raises:
+        ValueError: not JSON, not UTF-8, NaN/Infinity, or nested too deeply to parse.
+    """
+    try:
+        return json.loads(data, parse_float=Decimal, parse_constant=_refuse_constant)
+    except UnicodeDecodeError:
+        raise ValueError("the body is not UTF-8") from None
+    except RecursionError:
+        raise ValueError("the JSON is nested too deeply") from None
+
+
+class JSONBodyParser(FlaskParser):
+    """webargs' Flask parser, reading JSON bodies with :func:`loads`, strict on content type."""
+
+    def _raw_load_json(self, req: Request) -> Any:
+        if not core.is_json(req.mimetype):
+            raise Problem(
+                415,
+                "Send the body as JSON with Content-Type: application/json.",
+                code="unsupported-media-type",
+            )
+        data = req.get_data(cache=True)
+        try:
+            return loads(data)
+        except ValueError as exc:
+            # Messages name a position or a reason, never the body's content.
+            raise Problem(
+                400, f"The body is not valid JSON: {exc}", code="malformed-json"
+            ) from None
+
+
+class Blueprint(flask_smorest.Blueprint):
+    """flask-smorest's Blueprint with this API's JSON body parser."""
+
+    ARGUMENTS_PARSER = JSONBodyParser()
+
+
+class ProblemSchema(ma.Schema):
+    """An error (RFC 9457 problem details); served as ``application/problem+json``."""
+
+    type = ma.fields.String(
+        metadata={"description": "URI of the problem type (about:blank for plain HTTP errors)"}
+    )
+    title = ma.fields.String(metadata={"description": "short summary of the problem type"})
+    status = ma.fields.Integer(metadata={"description": "HTTP status code"})
+    detail = ma.fields.String(metadata={"description": "what went wrong this time"})
+    errors = ma.fields.Dict(
+        keys=ma.fields.String(),
+        values=ma.fields.List(ma.fields.String()),
+        metadata={"description": "for validation errors: field path -> messages"},
+    )
+    request_id = ma.fields.String(metadata={"description": "the request's X-Request-ID"})
