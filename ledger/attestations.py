@@ -1,18 +1,542 @@
-"""Signed attestations of compliance results (issue, status, staleness)."""
+"""Signed attestations of compliance results: issue, fetch, status, revoke, staleness.
+
+An attestation is a JWT signed with the active key (see :mod:`ledger.signing`) over the result
+of evaluating a frozen rule profile for a person as of a date. It records which entries it
+counted, so that reversing or superseding any of them marks it ``stale`` in the same transaction
+(:func:`mark_stale_for_entries`, called by the ledger's services). Status changes are
+``valid -> stale``, ``valid -> revoked`` and ``stale -> revoked``; each, and each issuance, is
+written to the append-only ``attestation_events`` table with who, when and why.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import datetime as dt
+import hashlib
+import json
+import os
+import secrets
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy.orm import Session
+import jwt
+from sqlalchemy import BigInteger, Boolean, Date, ForeignKey, Integer, String, Text, insert, select
+from sqlalchemy import update as sql_update
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from ledger import signing
+from ledger.canonical import canonical_bytes
+from ledger.db import UTCDateTime, read_transaction, run_with_retries, write_transaction
+from ledger.errors import (
+    AttestationStatusError,
+    UnknownAttestationError,
+    UnknownPersonError,
+    ValidationError,
+)
+from ledger.models import Base, EntryId, Person
+from ledger.people import mask_id_number
+from ledger.verifier import TOKEN_TYPE, id_binding_hash
+
+ISSUER_ENV = "CEHOURS_ISSUER"
+DEFAULT_ISSUER = "https://cehours.example/"
+MAX_APPLICATION_REF = 128
+
+
+class AttestationState:
+    """An attestation's status (the contract's words)."""
+
+    VALID = "valid"
+    STALE = "stale"
+    REVOKED = "revoked"
+
+
+# What the public status endpoint says; the detailed reason (which may quote a platform's or an
+# administrator's free text) stays in the audit trail and the filing system's view.
+PUBLIC_REASONS = {
+    AttestationState.VALID: "issued",
+    AttestationState.STALE: "an entry it counted was later reversed or superseded; re-issue it",
+    AttestationState.REVOKED: "revoked by the issuer",
+}
+
+
+class Attestation(Base):
+    """One issued attestation and its current status (the token itself never changes)."""
+
+    __tablename__ = "attestations"
+
+    jti: Mapped[str] = mapped_column(String(40), primary_key=True)
+    person_id: Mapped[str] = mapped_column(String(32), ForeignKey("people.id"), index=True)
+    profile_id: Mapped[str] = mapped_column(String(64))
+    profile_version: Mapped[str] = mapped_column(String(32))
+    profile_digest: Mapped[str] = mapped_column(String(64))
+    as_of: Mapped[dt.date] = mapped_column(Date)
+    application_ref: Mapped[str | None] = mapped_column(String(MAX_APPLICATION_REF))
+    kid: Mapped[str] = mapped_column(String(64), ForeignKey("signing_keys.kid"), index=True)
+    token: Mapped[str] = mapped_column(Text)
+    compliant: Mapped[bool] = mapped_column(Boolean)
+    status: Mapped[str] = mapped_column(String(16))
+    status_reason: Mapped[str | None] = mapped_column(Text)
+    status_changed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    issued_by: Mapped[str] = mapped_column(String(128))
+    issued_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class AttestationEntry(Base):
+    """An entry an attestation counted (indexed by entry, so staleness is one cheap join)."""
+
+    __tablename__ = "attestation_entries"
+
+    jti: Mapped[str] = mapped_column(String(40), ForeignKey("attestations.jti"), primary_key=True)
+    entry_id: Mapped[int] = mapped_column(
+        EntryId, ForeignKey("entries.id"), primary_key=True, index=True
+    )
+
+
+class AttestationEvent(Base):
+    """Audit trail: every issuance and status change. Append-only (triggers refuse changes)."""
+
+    __tablename__ = "attestation_events"
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
+    )
+    jti: Mapped[str] = mapped_column(String(40), ForeignKey("attestations.jti"), index=True)
+    event: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))
+    actor: Mapped[str] = mapped_column(String(128))
+    reason: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+@dataclass(frozen=True, slots=True)
+class Evaluated:
+    """What an attestation states: a profile evaluated for a person, and the ledger state used."""
+
+    profile_id: str
+    profile_version: str
+    profile_digest: str
+    as_of: dt.date
+    window: Any
+    totals: Any
+    rules: Any
+    compliant: bool
+    counted_entry_ids: Sequence[int]
+    head_hash: str | None
+    entry_count: int
+
+
+@dataclass(frozen=True, slots=True)
+class Issued:
+    """An attestation just issued (the contract's response)."""
+
+    jti: str
+    token: str
+    compliant: bool
+    expires_at: dt.datetime
+    kid: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """The contract's ``{jti, token, compliant, expires_at}``."""
+        return {
+            "jti": self.jti,
+            "token": self.token,
+            "compliant": self.compliant,
+            "expires_at": self.expires_at.isoformat(),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class StatusInfo:
+    """An attestation's status as anyone may see it: no personal data."""
+
+    jti: str
+    status: str
+    reason: str
+    changed_at: dt.datetime
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready."""
+        return {
+            "jti": self.jti,
+            "status": self.status,
+            "reason": self.reason,
+            "changed_at": self.changed_at.isoformat(),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class AttestationInfo:
+    """An issued attestation as the filing system sees it."""
+
+    jti: str
+    person_id: str
+    token: str
+    compliant: bool
+    profile_id: str
+    profile_version: str
+    as_of: dt.date
+    application_ref: str | None
+    status: str
+    status_reason: str | None
+    status_changed_at: dt.datetime
+    issued_by: str
+    issued_at: dt.datetime
+    expires_at: dt.datetime
+
+
+def configured_issuer() -> str:
+    """The ``iss`` of our tokens: ``CEHOURS_ISSUER``, default ``https://cehours.example/``."""
+    return os.environ.get(ISSUER_ENV) or DEFAULT_ISSUER
+
+
+def new_jti() -> str:
+    """A fresh, unguessable attestation id (it is the key to the public status endpoint)."""
+    return "att_" + secrets.token_hex(16)
+
+
+def entries_digest(entry_ids: Sequence[int]) -> str:
+    """SHA-256 hex of the canonical JSON list of counted entry ids, in ascending order."""
+    return hashlib.sha256(canonical_bytes({"entry_ids": sorted(set(entry_ids))})).hexdigest()
+
+
+def _jsonable(value: Any) -> Any:
+    """A claim as plain JSON by the canonical encoding's rules: decimals as strings, dates ISO.
+
+    Raises:
+        TypeError: a float or another value with no exact JSON form.
+    """
+    if value is None:
+        return None
+    return json.loads(canonical_bytes({"v": value}))["v"]
+
+
+def build_claims(
+    *,
+    jti: str,
+    issuer: str,
+    person_id: str,
+    name: str,
+    id_number: str,
+    evaluated: Evaluated,
+    issued_at: dt.datetime,
+    expires_at: dt.datetime,
+    application_ref: str | None,
+    salt: str | None = None,
+) -> dict[str, Any]:
+    """The claims of an attestation token (see the README's "Attestations" for each one)."""
+    salt = salt or secrets.token_hex(16)
+    ids = sorted(set(evaluated.counted_entry_ids))
+    claims: dict[str, Any] = {
+        "iss": issuer,
+        "sub": person_id,
+        "iat": int(issued_at.timestamp()),
+        "nbf": int(issued_at.timestamp()),
+        "exp": int(expires_at.timestamp()),
+        "jti": jti,
+        "profile": {
+            "id": evaluated.profile_id,
+            "version": evaluated.profile_version,
+            "digest": evaluated.profile_digest,
+        },
+        "as_of": evaluated.as_of.isoformat(),
+        "window": _jsonable(evaluated.window),
+        "totals": _jsonable(evaluated.totals),
+        "rules": _jsonable(evaluated.rules),
+        "compliant": bool(evaluated.compliant),
+        "ledger": {"head": evaluated.head_hash, "entry_count": evaluated.entry_count},
+        "entries": {"count": len(ids), "ids": ids, "digest": entries_digest(ids)},
+        "id_binding": {
+            "alg": "sha256(salt+id_number)",
+            "salt": salt,
+            "hash": id_binding_hash(salt, id_number),
+        },
+        "name": name,
+        "id_number_masked": mask_id_number(id_number),
+    }
+    if application_ref is not None:
+        claims["application_ref"] = application_ref
+    return claims
+
+
+def sign_claims(claims: Mapping[str, Any], key: signing.LoadedKey) -> str:
+    """Sign claims as a compact JWS with the ``kid`` and our ``typ`` in the header."""
+    return jwt.encode(
+        dict(claims),
+        key.private_key,
+        algorithm=key.alg,
+        headers={"kid": key.kid, "typ": TOKEN_TYPE},
+    )
+
+
+def _check_application_ref(value: str | None) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip() or len(value) > MAX_APPLICATION_REF:
+        raise ValidationError(
+            {"application_ref": [f"must be 1 to {MAX_APPLICATION_REF} characters"]}
+        )
+    return value.strip()
+
+
+def _evaluate(
+    session: Session, person_id: str, profile_id: str, as_of: dt.date | None
+) -> Evaluated:
+    """Evaluate the profile with the compliance engine, in the caller's transaction."""
+    from ledger import compliance, profiles
+
+    profile = profiles.get_profile(profile_id)
+    evaluation = compliance.evaluate(session, person_id, profile, as_of)
+    outcome = evaluation.outcome()
+    return Evaluated(
+        profile_id=evaluation.profile_id,
+        profile_version=str(evaluation.profile_version),
+        profile_digest=evaluation.profile_digest,
+        as_of=evaluation.as_of,
+        window={
+            "years": outcome["window"],
+            "application_year": outcome["application_year"],
+            "last_counted_day": outcome["last_counted_day"],
+        },
+        totals=outcome["totals"],
+        rules=outcome["rules"],
+        compliant=evaluation.compliant,
+        counted_entry_ids=list(evaluation.counted_entry_ids),
+        head_hash=evaluation.head_hash,
+        entry_count=evaluation.entry_count,
+    )
+
+
+def issue_attestation(
+    session: Session,
+    person_id: str,
+    profile_id: str,
+    as_of: dt.date | None,
+    application_ref: str | None,
+    issued_by: str,
+    *,
+    kek: bytes | None = None,
+    evaluate: Any = None,
+) -> Issued:
+    """Evaluate ``profile_id`` for a person as of a date, sign the result and record it.
+
+    The person's chain head is locked first, so no reversal can slip between the evaluation and
+    the record of what it counted (a reversal after commit finds the attestation and stales it).
+    ``evaluate`` replaces the compliance engine (tests); ``kek`` defaults to the environment's.
+
+    Raises:
+        UnknownPersonError: no such person.
+        UnknownProfileError: no such profile or version.
+        ValidationError: a malformed ``application_ref`` or as-of date.
+        SigningKeyError: no active signing key.
+        KeyEncryptionKeyError: the KEK is missing or does not open the key.
+    """
+    ref = _check_application_ref(application_ref)
+    kek = kek if kek is not None else signing.load_kek()
+    run = evaluate or _evaluate
+    lifetime = signing.token_lifetime()
+    issuer = configured_issuer()
+
+    def transaction() -> Issued:
+        with write_transaction(session):
+            person = session.execute(
+                select(Person.name, Person.id_number)
+                .where(Person.id == person_id)
+                .with_for_update()
+            ).first()
+            if person is None:
+                raise UnknownPersonError("no such person")
+            evaluated: Evaluated = run(session, person_id, profile_id, as_of)
+            key = signing.active_signing_key(session, kek)
+            now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+            expires = now + lifetime
+            jti = new_jti()
+            claims = build_claims(
+                jti=jti,
+                issuer=issuer,
+                person_id=person_id,
+                name=person.name,
+                id_number=person.id_number,
+                evaluated=evaluated,
+                issued_at=now,
+                expires_at=expires,
+                application_ref=ref,
+            )
+            token = sign_claims(claims, key)
+            session.execute(
+                insert(Attestation),
+                [
+                    {
+                        "jti": jti,
+                        "person_id": person_id,
+                        "profile_id": evaluated.profile_id,
+                        "profile_version": evaluated.profile_version,
+                        "profile_digest": evaluated.profile_digest,
+                        "as_of": evaluated.as_of,
+                        "application_ref": ref,
+                        "kid": key.kid,
+                        "token": token,
+                        "compliant": bool(evaluated.compliant),
+                        "status": AttestationState.VALID,
+                        "status_reason": None,
+                        "status_changed_at": now,
+                        "issued_by": issued_by,
+                        "issued_at": now,
+                        "expires_at": expires,
+                    }
+                ],
+            )
+            ids = claims["entries"]["ids"]
+            if ids:
+                session.execute(
+                    insert(AttestationEntry), [{"jti": jti, "entry_id": i} for i in ids]
+                )
+            _record(session, [jti], "issued", AttestationState.VALID, issued_by, None, now)
+            return Issued(jti, token, bool(evaluated.compliant), expires, key.kid)
+
+    return run_with_retries(transaction)
+
+
+def _record(
+    session: Session,
+    jtis: Sequence[str],
+    event: str,
+    status: str,
+    actor: str,
+    reason: str | None,
+    at: dt.datetime,
+) -> None:
+    session.execute(
+        insert(AttestationEvent),
+        [
+            {"jti": j, "event": event, "status": status, "actor": actor, "reason": reason, "at": at}
+            for j in jtis
+        ],
+    )
 
 
 def mark_stale_for_entries(
     session: Session, entry_ids: Sequence[int], *, reason: str, actor: str
 ) -> int:
     """Mark every valid attestation that counted one of ``entry_ids`` as stale, in the caller's
-    transaction. Returns how many changed.
-
-    Attestations are not issued yet in this version of the ledger, so there is nothing to mark.
+    transaction (no commit here), recording an event for each. Returns how many changed.
     """
-    return 0
+    if not entry_ids:
+        return 0
+    jtis = list(
+        session.scalars(
+            select(AttestationEntry.jti)
+            .join(Attestation, Attestation.jti == AttestationEntry.jti)
+            .where(
+                AttestationEntry.entry_id.in_(list(entry_ids)),
+                Attestation.status == AttestationState.VALID,
+            )
+            .distinct()
+        )
+    )
+    if not jtis:
+        return 0
+    now = dt.datetime.now(dt.UTC)
+    session.execute(
+        sql_update(Attestation)
+        .where(Attestation.jti.in_(jtis), Attestation.status == AttestationState.VALID)
+        .values(status=AttestationState.STALE, status_reason=reason, status_changed_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    _record(session, jtis, "stale", AttestationState.STALE, actor, reason, now)
+    return len(jtis)
+
+
+def revoke_attestation(session: Session, jti: str, *, reason: str, actor: str) -> StatusInfo:
+    """Revoke an attestation (e.g. its hours were found falsified, R11); final.
+
+    Raises:
+        UnknownAttestationError: no such jti.
+        AttestationStatusError: it is already revoked.
+        ValidationError: no reason given.
+    """
+    if not isinstance(reason, str) or not reason.strip():
+        raise ValidationError({"reason": ["a reason is required"]})
+    if len(reason) > 2000:
+        raise ValidationError({"reason": ["must be at most 2000 characters"]})
+
+    def transaction() -> StatusInfo:
+        with write_transaction(session):
+            row = session.get(Attestation, jti, with_for_update=True)
+            if row is None:
+                raise UnknownAttestationError("no attestation with this jti")
+            if row.status == AttestationState.REVOKED:
+                raise AttestationStatusError("this attestation is already revoked")
+            now = dt.datetime.now(dt.UTC)
+            row.status = AttestationState.REVOKED
+            row.status_reason = reason.strip()
+            row.status_changed_at = now
+            _record(session, [jti], "revoked", row.status, actor, reason.strip(), now)
+            return _status(row)
+
+    return run_with_retries(transaction)
+
+
+def _status(row: Attestation) -> StatusInfo:
+    return StatusInfo(row.jti, row.status, PUBLIC_REASONS[row.status], row.status_changed_at)
+
+
+def attestation_status(session: Session, jti: str) -> StatusInfo:
+    """The public status of an attestation: valid, stale or revoked, why, and since when.
+
+    Raises:
+        UnknownAttestationError: no such jti.
+    """
+    with read_transaction(session):
+        row = session.get(Attestation, jti)
+        if row is None:
+            raise UnknownAttestationError("no attestation with this jti")
+        return _status(row)
+
+
+def get_attestation(session: Session, jti: str) -> AttestationInfo:
+    """An issued attestation with its token and status (the filing system's view).
+
+    Raises:
+        UnknownAttestationError: no such jti.
+    """
+    with read_transaction(session):
+        row = session.get(Attestation, jti)
+        if row is None:
+            raise UnknownAttestationError("no attestation with this jti")
+        return AttestationInfo(
+            jti=row.jti,
+            person_id=row.person_id,
+            token=row.token,
+            compliant=row.compliant,
+            profile_id=row.profile_id,
+            profile_version=row.profile_version,
+            as_of=row.as_of,
+            application_ref=row.application_ref,
+            status=row.status,
+            status_reason=row.status_reason,
+            status_changed_at=row.status_changed_at,
+            issued_by=row.issued_by,
+            issued_at=row.issued_at,
+            expires_at=row.expires_at,
+        )
+
+
+def attestation_events(session: Session, jti: str) -> list[dict[str, Any]]:
+    """The audit trail of one attestation, oldest first."""
+    with read_transaction(session):
+        rows = session.scalars(
+            select(AttestationEvent)
+            .where(AttestationEvent.jti == jti)
+            .order_by(AttestationEvent.id)
+        )
+        return [
+            {
+                "event": r.event,
+                "status": r.status,
+                "actor": r.actor,
+                "reason": r.reason,
+                "at": r.at.isoformat(),
+            }
+            for r in rows
+        ]

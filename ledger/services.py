@@ -390,6 +390,9 @@ def _append(
         for i, pos, rec, pid in new_records:
             results[i] = RecordResult(rec.external_id, Status.CREATED, ids[pos], person_id=pid)
     if replaced:
+        # Taken before the update: the bulk UPDATE also refreshes these Record objects in the
+        # session, after which entry_id names the new credit rather than the one superseded.
+        superseded_ids = [e.entry_id for _, _, e in replaced if e.status == "active"]
         session.execute(
             update(Record),
             [
@@ -413,7 +416,6 @@ def _append(
                 ids[pos],
                 person_id=pending.rows[pos]["person_id"],
             )
-        superseded_ids = [e.entry_id for _, _, e in replaced if e.status == "active"]
         attestations.mark_stale_for_entries(
             session, superseded_ids, reason="an entry it counted was superseded", actor=actor
         )

@@ -1,0 +1,485 @@
+"""Attestation signing keys: Ed25519 / ES256, RFC 7638 kids, encrypted at rest, rotation, JWKS.
+
+Where private keys live: in the ``signing_keys`` table, never in clear. Each private key (PKCS#8)
+is sealed with AES-256-GCM under a key-encryption key (KEK) that never touches the database; the
+key's ``kid`` is the associated data, so a sealed key cannot be moved to another row. The KEK
+comes from the environment: ``CEHOURS_KEY_ENCRYPTION_KEY`` (32 bytes, base64url), or
+``CEHOURS_KEY_ENCRYPTION_KEY_FILE`` naming a file that holds it and that only its owner may read
+(0600 or stricter). A development server (``--dev``) with neither set uses, and creates on first
+use, ``var/dev-key-encryption-key`` (0600). Losing the KEK only means new keys must be created:
+public keys stay in the table, so live tokens keep verifying.
+
+Key lifecycle: ``active`` (signs new tokens; exactly one) -> ``verify-only`` after a rotation
+(still published until ``publish_until``, the latest expiry any token it signed can have) ->
+unpublished. ``retire`` withdraws a key at once (e.g. suspected compromise); the JWKS then lists
+its kid under the extra member ``retired`` so that verifiers can say why a token fails. Every
+transition records who did it and when, on the key's own row.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import json
+import os
+import secrets
+import stat
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from sqlalchemy import JSON, String, Text, func, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from ledger.db import UTCDateTime, read_transaction, write_transaction
+from ledger.errors import (
+    KeyEncryptionKeyError,
+    SigningKeyError,
+    UnknownSigningKeyError,
+    ValidationError,
+)
+from ledger.models import Base
+
+ALGORITHMS = ("EdDSA", "ES256")
+DEFAULT_ALGORITHM = "EdDSA"
+KEK_ENV = "CEHOURS_KEY_ENCRYPTION_KEY"
+KEK_FILE_ENV = "CEHOURS_KEY_ENCRYPTION_KEY_FILE"
+LIFETIME_ENV = "CEHOURS_ATTESTATION_LIFETIME_DAYS"
+DEFAULT_LIFETIME = dt.timedelta(days=90)
+DEV_KEK_FILE = "dev-key-encryption-key"
+_SEAL_VERSION = "v1"
+
+
+PrivateKey = ed25519.Ed25519PrivateKey | ec.EllipticCurvePrivateKey
+
+
+class KeyStatus:
+    """Where a signing key is in its life."""
+
+    ACTIVE = "active"
+    VERIFY_ONLY = "verify-only"
+    RETIRED = "retired"
+
+
+class SigningKey(Base):
+    """An attestation signing key: public JWK in clear, private key sealed under the KEK."""
+
+    __tablename__ = "signing_keys"
+
+    kid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    alg: Mapped[str] = mapped_column(String(16))
+    public_jwk: Mapped[dict[str, Any]] = mapped_column(JSON)
+    private_key_sealed: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    created_by: Mapped[str] = mapped_column(String(128))
+    rotated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    rotated_by: Mapped[str | None] = mapped_column(String(128))
+    # Latest moment a token signed by this key can still be live; unpublished after it.
+    publish_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    retired_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    retired_by: Mapped[str | None] = mapped_column(String(128))
+    retired_reason: Mapped[str | None] = mapped_column(Text)
+
+
+@dataclass(frozen=True, slots=True)
+class KeyInfo:
+    """A signing key as shown to operators (never the private part)."""
+
+    kid: str
+    alg: str
+    status: str
+    published: bool
+    created_at: dt.datetime
+    created_by: str
+    rotated_at: dt.datetime | None
+    publish_until: dt.datetime | None
+    retired_at: dt.datetime | None
+    retired_reason: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedKey:
+    """An opened private key, ready to sign."""
+
+    kid: str
+    alg: str
+    private_key: PrivateKey
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _b64url_decode(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+# --- configuration -------------------------------------------------------------------------
+
+
+def token_lifetime() -> dt.timedelta:
+    """How long an attestation stays live: ``CEHOURS_ATTESTATION_LIFETIME_DAYS``, default 90.
+
+    Raises:
+        ValidationError: the variable is not a positive whole number of days.
+    """
+    raw = os.environ.get(LIFETIME_ENV)
+    if not raw:
+        return DEFAULT_LIFETIME
+    try:
+        days = int(raw)
+    except ValueError:
+        days = 0
+    if not 1 <= days <= 3660:
+        raise ValidationError({LIFETIME_ENV: ["must be a whole number of days, 1 to 3660"]})
+    return dt.timedelta(days=days)
+
+
+def parse_kek(text: str) -> bytes:
+    """Decode a key-encryption key (base64url or base64 of exactly 32 bytes).
+
+    Raises:
+        KeyEncryptionKeyError: it is not 32 bytes of base64.
+    """
+    try:
+        raw = _b64url_decode(text.strip().replace("+", "-").replace("/", "_").rstrip("="))
+    except ValueError:
+        raw = b""
+    if len(raw) != 32:
+        raise KeyEncryptionKeyError("the key-encryption key must be 32 random bytes, base64url")
+    return raw
+
+
+def new_kek_text() -> str:
+    """A fresh key-encryption key, as it goes into the environment or a 0600 file."""
+    return _b64url(secrets.token_bytes(32))
+
+
+def _read_private_file(path: Path) -> str:
+    mode = path.stat().st_mode
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise KeyEncryptionKeyError(
+            f"{path} may be read by others (mode {stat.S_IMODE(mode):o}); chmod 600 it"
+        )
+    return path.read_text(encoding="ascii")
+
+
+def load_kek(*, dev_dir: Path | None = None) -> bytes:
+    """The key-encryption key from the environment; in development, from ``dev_dir``.
+
+    ``CEHOURS_KEY_ENCRYPTION_KEY`` wins, then the file named by
+    ``CEHOURS_KEY_ENCRYPTION_KEY_FILE``. With neither set and ``dev_dir`` given (``--dev``), the
+    file ``dev_dir/dev-key-encryption-key`` is used, created with mode 0600 on first use.
+
+    Raises:
+        KeyEncryptionKeyError: none is configured, or it is malformed or readable by others.
+    """
+    text = os.environ.get(KEK_ENV)
+    if text:
+        return parse_kek(text)
+    file_name = os.environ.get(KEK_FILE_ENV)
+    if file_name:
+        return parse_kek(_read_private_file(Path(file_name)))
+    if dev_dir is None:
+        raise KeyEncryptionKeyError(
+            f"no key-encryption key: set {KEK_ENV} (32 random bytes, base64url) or {KEK_FILE_ENV}"
+        )
+    path = dev_dir / DEV_KEK_FILE
+    if not path.exists():
+        dev_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="ascii") as fh:
+            fh.write(new_kek_text() + "\n")
+    return parse_kek(_read_private_file(path))
+
+
+# --- key material --------------------------------------------------------------------------
+
+
+def thumbprint(jwk: dict[str, Any]) -> str:
+    """The RFC 7638 JWK thumbprint (SHA-256, base64url) of a public OKP or EC key.
+
+    Raises:
+        ValueError: the key type is neither OKP nor EC.
+    """
+    if jwk.get("kty") == "OKP":
+        members = {k: jwk[k] for k in ("crv", "kty", "x")}
+    elif jwk.get("kty") == "EC":
+        members = {k: jwk[k] for k in ("crv", "kty", "x", "y")}
+    else:
+        raise ValueError("only OKP and EC keys are used here")
+    digest = hashlib.sha256(json.dumps(members, sort_keys=True, separators=(",", ":")).encode())
+    return _b64url(digest.digest())
+
+
+def public_jwk(private_key: PrivateKey) -> dict[str, str]:
+    """The public half of a key as a JWK (without ``kid``, ``alg`` or ``use``).
+
+    Raises:
+        ValueError: an EC key not on P-256.
+    """
+    if isinstance(private_key, ed25519.Ed25519PrivateKey):
+        raw = private_key.public_key().public_bytes(
+            serialization.Encoding.Raw, serialization.PublicFormat.Raw
+        )
+        return {"kty": "OKP", "crv": "Ed25519", "x": _b64url(raw)}
+    numbers = private_key.public_key().public_numbers()
+    if not isinstance(numbers.curve, ec.SECP256R1):
+        raise ValueError("ES256 keys must be on P-256")
+    return {
+        "kty": "EC",
+        "crv": "P-256",
+        "x": _b64url(numbers.x.to_bytes(32, "big")),
+        "y": _b64url(numbers.y.to_bytes(32, "big")),
+    }
+
+
+def generate_private_key(alg: str) -> PrivateKey:
+    """A new private key for ``alg`` (``EdDSA`` -> Ed25519, ``ES256`` -> P-256).
+
+    Raises:
+        ValidationError: another algorithm was asked for.
+    """
+    if alg == "EdDSA":
+        return ed25519.Ed25519PrivateKey.generate()
+    if alg == "ES256":
+        return ec.generate_private_key(ec.SECP256R1())
+    raise ValidationError({"alg": [f"must be one of {', '.join(ALGORITHMS)}"]})
+
+
+def seal(private_key: PrivateKey, kek: bytes, kid: str) -> str:
+    """Encrypt a private key under the KEK, bound to its kid."""
+    der = private_key.private_bytes(
+        serialization.Encoding.DER,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    nonce = secrets.token_bytes(12)
+    sealed = AESGCM(kek).encrypt(nonce, der, kid.encode("ascii"))
+    return f"{_SEAL_VERSION}.{_b64url(nonce)}.{_b64url(sealed)}"
+
+
+def unseal(sealed: str, kek: bytes, kid: str) -> PrivateKey:
+    """Decrypt a sealed private key.
+
+    Raises:
+        KeyEncryptionKeyError: the KEK is not the one it was sealed with, or the text is damaged.
+    """
+    try:
+        version, nonce, body = sealed.split(".")
+        if version != _SEAL_VERSION:
+            raise ValueError(version)
+        der = AESGCM(kek).decrypt(_b64url_decode(nonce), _b64url_decode(body), kid.encode())
+    except (ValueError, InvalidTag):
+        raise KeyEncryptionKeyError(
+            f"signing key {kid} cannot be opened with this key-encryption key"
+        ) from None
+    key = serialization.load_der_private_key(der, password=None)
+    if not isinstance(key, ed25519.Ed25519PrivateKey | ec.EllipticCurvePrivateKey):
+        raise KeyEncryptionKeyError(f"signing key {kid} holds an unexpected key type")
+    return key
+
+
+# --- lifecycle -----------------------------------------------------------------------------
+
+
+def _published(key: SigningKey, now: dt.datetime) -> bool:
+    if key.status == KeyStatus.ACTIVE:
+        return True
+    if key.status == KeyStatus.VERIFY_ONLY:
+        return key.publish_until is None or key.publish_until > now
+    return False
+
+
+def _info(key: SigningKey, now: dt.datetime) -> KeyInfo:
+    return KeyInfo(
+        kid=key.kid,
+        alg=key.alg,
+        status=key.status,
+        published=_published(key, now),
+        created_at=key.created_at,
+        created_by=key.created_by,
+        rotated_at=key.rotated_at,
+        publish_until=key.publish_until,
+        retired_at=key.retired_at,
+        retired_reason=key.retired_reason,
+    )
+
+
+def _active(session: Session) -> SigningKey | None:
+    return session.scalars(
+        select(SigningKey).where(SigningKey.status == KeyStatus.ACTIVE).with_for_update()
+    ).first()
+
+
+def _new_key(session: Session, kek: bytes, alg: str, actor: str, now: dt.datetime) -> SigningKey:
+    private_key = generate_private_key(alg)
+    jwk = public_jwk(private_key)
+    kid = thumbprint(jwk)
+    key = SigningKey(
+        kid=kid,
+        alg=alg,
+        public_jwk={**jwk, "kid": kid, "alg": alg, "use": "sig"},
+        private_key_sealed=seal(private_key, kek, kid),
+        status=KeyStatus.ACTIVE,
+        created_at=now,
+        created_by=actor,
+    )
+    session.add(key)
+    return key
+
+
+def create_key(
+    session: Session, kek: bytes, *, actor: str, alg: str = DEFAULT_ALGORITHM
+) -> KeyInfo:
+    """Create the first active signing key.
+
+    Raises:
+        SigningKeyError: a key is already active (rotate instead).
+        ValidationError: an unsupported algorithm.
+    """
+    now = _now()
+    with write_transaction(session):
+        if _active(session) is not None:
+            raise SigningKeyError("a signing key is already active; rotate it instead")
+        return _info(_new_key(session, kek, alg, actor, now), now)
+
+
+def ensure_active_key(
+    session: Session, kek: bytes, *, actor: str, alg: str = DEFAULT_ALGORITHM
+) -> KeyInfo:
+    """Return the active signing key, creating one if there is none (development servers).
+
+    Raises:
+        ValidationError: an unsupported algorithm.
+    """
+    now = _now()
+    with write_transaction(session):
+        key = _active(session)
+        if key is None:
+            key = _new_key(session, kek, alg, actor, now)
+        return _info(key, now)
+
+
+def _latest_expiry(session: Session, kid: str) -> dt.datetime | None:
+    # Imported here: attestations imports this module to sign.
+    from ledger.attestations import Attestation
+
+    return session.scalar(select(func.max(Attestation.expires_at)).where(Attestation.kid == kid))
+
+
+def rotate_key(
+    session: Session, kek: bytes, *, actor: str, alg: str | None = None
+) -> tuple[KeyInfo, KeyInfo | None]:
+    """Make a new active key; the old one verifies (stays published) until its tokens expire.
+
+    ``publish_until`` of the old key is the later of its last token's expiry and now plus the
+    current token lifetime, which also covers a token being signed while the rotation commits.
+    Returns the new key and the one it replaced (``None`` if there was none).
+
+    Raises:
+        ValidationError: an unsupported algorithm.
+    """
+    now = _now()
+    lifetime = token_lifetime()
+    with write_transaction(session):
+        old = _active(session)
+        new = _new_key(session, kek, alg or (old.alg if old else DEFAULT_ALGORITHM), actor, now)
+        if old is None:
+            return _info(new, now), None
+        latest = _latest_expiry(session, old.kid)
+        old.status = KeyStatus.VERIFY_ONLY
+        old.rotated_at = now
+        old.rotated_by = actor
+        old.publish_until = max(filter(None, [latest, now + lifetime]))
+        return _info(new, now), _info(old, now)
+
+
+def retire_key(session: Session, kid: str, *, reason: str, actor: str) -> KeyInfo:
+    """Withdraw a key from the JWKS now; tokens it signed stop verifying (``key-retired``).
+
+    Raises:
+        UnknownSigningKeyError: no such kid.
+        SigningKeyError: it is the active key (rotate first), or already retired.
+        ValidationError: no reason given.
+    """
+    if not reason.strip():
+        raise ValidationError({"reason": ["a reason is required"]})
+    now = _now()
+    with write_transaction(session):
+        key = session.get(SigningKey, kid, with_for_update=True)
+        if key is None:
+            raise UnknownSigningKeyError(f"no signing key {kid}")
+        if key.status == KeyStatus.ACTIVE:
+            raise SigningKeyError("this key is active; rotate to a new key before retiring it")
+        if key.status == KeyStatus.RETIRED:
+            raise SigningKeyError("this key is already retired")
+        key.status = KeyStatus.RETIRED
+        key.retired_at = now
+        key.retired_by = actor
+        key.retired_reason = reason.strip()
+        return _info(key, now)
+
+
+def list_keys(session: Session) -> list[KeyInfo]:
+    """Every signing key, newest first."""
+    now = _now()
+    with read_transaction(session):
+        keys = session.scalars(select(SigningKey).order_by(SigningKey.created_at.desc()))
+        return [_info(k, now) for k in keys]
+
+
+def jwks(session: Session, now: dt.datetime | None = None) -> dict[str, Any]:
+    """The published JWK Set: every key that may still verify a live token.
+
+    The extra member ``retired`` lists kids that no longer verify anything (JWK Set consumers
+    ignore members they do not know, RFC 7517 section 5), so our verifier can tell a withdrawn
+    key from one it never heard of.
+    """
+    now = now or _now()
+    with read_transaction(session):
+        keys = list(session.scalars(select(SigningKey).order_by(SigningKey.created_at)))
+    return {
+        "keys": [dict(k.public_jwk) for k in keys if _published(k, now)],
+        "retired": [k.kid for k in keys if not _published(k, now)],
+    }
+
+
+# Opened private keys, by kid: unsealing per signature would cost more than signing.
+_opened: dict[tuple[str, bytes], LoadedKey] = {}
+_opened_lock = threading.Lock()
+
+
+def active_signing_key(session: Session, kek: bytes) -> LoadedKey:
+    """The active key, opened, in the caller's transaction.
+
+    Raises:
+        SigningKeyError: no key is active (``cehours keys create``).
+        KeyEncryptionKeyError: the KEK does not open it.
+    """
+    row = session.execute(
+        select(SigningKey.kid, SigningKey.alg, SigningKey.private_key_sealed).where(
+            SigningKey.status == KeyStatus.ACTIVE
+        )
+    ).first()
+    if row is None:
+        raise SigningKeyError("no active signing key; create one with `cehours keys create`")
+    kid, alg, sealed = row
+    cache_key = (kid, hashlib.sha256(kek).digest())
+    loaded = _opened.get(cache_key)
+    if loaded is None:
+        loaded = LoadedKey(kid, alg, unseal(sealed, kek, kid))
+        with _opened_lock:
+            _opened[cache_key] = loaded
+    return loaded

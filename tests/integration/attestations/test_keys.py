@@ -1,0 +1,116 @@
+"""Signing keys in the database: create, rotate, retire, the published JWK Set, nothing in clear."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from ledger import signing
+from ledger.errors import SigningKeyError, UnknownSigningKeyError, ValidationError
+
+
+def test_first_key_is_active_and_published(session: Session, kek: bytes) -> None:
+    key = signing.create_key(session, kek, actor="ops@test")
+    assert key.status == signing.KeyStatus.ACTIVE
+    assert key.alg == "EdDSA"
+    published = signing.jwks(session)
+    assert [k["kid"] for k in published["keys"]] == [key.kid]
+    assert published["keys"][0] == {
+        **published["keys"][0],
+        "kty": "OKP",
+        "crv": "Ed25519",
+        "alg": "EdDSA",
+        "use": "sig",
+    }
+    assert "d" not in published["keys"][0]
+
+
+def test_a_second_create_is_refused_rotate_instead(session: Session, kek: bytes) -> None:
+    signing.create_key(session, kek, actor="ops@test")
+    with pytest.raises(SigningKeyError, match="rotate"):
+        signing.create_key(session, kek, actor="ops@test")
+
+
+def test_private_key_is_not_stored_in_clear(session: Session, kek: bytes) -> None:
+    key = signing.create_key(session, kek, actor="ops@test")
+    with session.begin():
+        row = session.execute(text("SELECT * FROM signing_keys")).mappings().one()
+    private = signing.unseal(row["private_key_sealed"], kek, key.kid)
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
+    assert isinstance(private, ed25519.Ed25519PrivateKey)
+    raw = private.private_bytes_raw()
+    for value in row.values():
+        assert raw.hex() not in str(value)
+        assert signing._b64url(raw) not in str(value)
+
+
+def test_rotation_keeps_the_old_key_published_until_its_tokens_expire(
+    session: Session, kek: bytes
+) -> None:
+    old = signing.create_key(session, kek, actor="ops@test")
+    new, replaced = signing.rotate_key(session, kek, actor="ops@test", alg="ES256")
+    assert replaced is not None
+    assert replaced.kid == old.kid
+    assert replaced.status == signing.KeyStatus.VERIFY_ONLY
+    assert new.alg == "ES256"
+    assert new.status == signing.KeyStatus.ACTIVE
+    assert replaced.publish_until is not None
+    lifetime = signing.token_lifetime()
+    assert replaced.publish_until >= dt.datetime.now(dt.UTC) + lifetime - dt.timedelta(minutes=1)
+    assert {k["kid"] for k in signing.jwks(session)["keys"]} == {old.kid, new.kid}
+    later = replaced.publish_until + dt.timedelta(seconds=1)
+    after = signing.jwks(session, now=later)
+    assert [k["kid"] for k in after["keys"]] == [new.kid]
+    assert after["retired"] == [old.kid]
+
+
+def test_retiring_withdraws_a_key_at_once(session: Session, kek: bytes) -> None:
+    old = signing.create_key(session, kek, actor="ops@test")
+    signing.rotate_key(session, kek, actor="ops@test")
+    retired = signing.retire_key(session, old.kid, reason="laptop stolen", actor="ops@test")
+    assert retired.status == signing.KeyStatus.RETIRED
+    assert not retired.published
+    published = signing.jwks(session)
+    assert old.kid not in {k["kid"] for k in published["keys"]}
+    assert published["retired"] == [old.kid]
+    with pytest.raises(SigningKeyError, match="already retired"):
+        signing.retire_key(session, old.kid, reason="again", actor="ops@test")
+
+
+def test_the_active_key_cannot_be_retired(session: Session, kek: bytes) -> None:
+    key = signing.create_key(session, kek, actor="ops@test")
+    with pytest.raises(SigningKeyError, match="rotate"):
+        signing.retire_key(session, key.kid, reason="x", actor="ops@test")
+    with pytest.raises(UnknownSigningKeyError):
+        signing.retire_key(session, "nope", reason="x", actor="ops@test")
+    with pytest.raises(ValidationError):
+        signing.retire_key(session, key.kid, reason=" ", actor="ops@test")
+
+
+def test_key_history_records_who_and_when(session: Session, kek: bytes) -> None:
+    old = signing.create_key(session, kek, actor="alice")
+    signing.rotate_key(session, kek, actor="bob")
+    signing.retire_key(session, old.kid, reason="routine", actor="carol")
+    with session.begin():
+        row = session.scalars(
+            select(signing.SigningKey).where(signing.SigningKey.kid == old.kid)
+        ).one()
+        assert (row.created_by, row.rotated_by, row.retired_by) == ("alice", "bob", "carol")
+        assert row.created_at <= row.rotated_at <= row.retired_at  # type: ignore[operator]
+        assert row.retired_reason == "routine"
+
+
+def test_ensure_active_key_creates_only_when_missing(session: Session, kek: bytes) -> None:
+    first = signing.ensure_active_key(session, kek, actor="dev")
+    again = signing.ensure_active_key(session, kek, actor="dev")
+    assert first.kid == again.kid
+    assert len(signing.list_keys(session)) == 1
+
+
+def test_no_active_key_means_no_signing(session: Session, kek: bytes) -> None:
+    with pytest.raises(SigningKeyError, match="keys create"), session.begin():
+        signing.active_signing_key(session, kek)

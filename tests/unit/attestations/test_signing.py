@@ -1,0 +1,104 @@
+"""Signing keys in memory: RFC 7638 kids, sealing under the key-encryption key, KEK loading."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from jwcrypto import jwk as jwcrypto_jwk
+
+from ledger import signing
+from ledger.errors import KeyEncryptionKeyError, ValidationError
+
+
+@pytest.mark.parametrize("alg", ["EdDSA", "ES256"])
+def test_kid_is_the_rfc7638_thumbprint_an_independent_library_computes(alg: str) -> None:
+    public = signing.public_jwk(signing.generate_private_key(alg))
+    independent = jwcrypto_jwk.JWK(**public).thumbprint()
+    assert signing.thumbprint(public) == independent
+
+
+def test_rfc7638_example_thumbprint() -> None:
+    # The worked example of RFC 7638 section 3.1 is RSA; this is RFC 8037's Ed25519 example (A.3).
+    jwk = {"crv": "Ed25519", "kty": "OKP", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}
+    assert signing.thumbprint(jwk) == "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k"
+
+
+def test_unknown_algorithm_is_refused() -> None:
+    with pytest.raises(ValidationError):
+        signing.generate_private_key("HS256")
+
+
+@pytest.mark.parametrize("alg", ["EdDSA", "ES256"])
+def test_sealed_key_opens_with_its_kek_and_kid_only(alg: str) -> None:
+    key = signing.generate_private_key(alg)
+    kek = signing.parse_kek(signing.new_kek_text())
+    sealed = signing.seal(key, kek, "kid-1")
+    assert signing.public_jwk(signing.unseal(sealed, kek, "kid-1")) == signing.public_jwk(key)
+    with pytest.raises(KeyEncryptionKeyError):
+        signing.unseal(sealed, signing.parse_kek(signing.new_kek_text()), "kid-1")
+    # Bound to its kid: a sealed key copied onto another row does not open.
+    with pytest.raises(KeyEncryptionKeyError):
+        signing.unseal(sealed, kek, "kid-2")
+
+
+def test_sealed_key_does_not_contain_the_private_key_in_clear() -> None:
+    key = signing.generate_private_key("EdDSA")
+    raw = key.private_bytes_raw()
+    sealed = signing.seal(key, signing.parse_kek(signing.new_kek_text()), "k")
+    assert raw.hex() not in sealed
+    assert signing._b64url(raw) not in sealed
+
+
+@pytest.mark.parametrize("text", ["", "short", "A" * 60, "!" * 43])
+def test_malformed_kek_is_refused(text: str) -> None:
+    with pytest.raises(KeyEncryptionKeyError):
+        signing.parse_kek(text)
+
+
+def test_kek_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    text = signing.new_kek_text()
+    monkeypatch.setenv(signing.KEK_ENV, text)
+    assert signing.load_kek() == signing.parse_kek(text)
+
+
+def test_kek_file_readable_by_others_is_refused(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    path = tmp_path / "kek"
+    path.write_text(signing.new_kek_text())
+    path.chmod(0o644)
+    monkeypatch.delenv(signing.KEK_ENV, raising=False)
+    monkeypatch.setenv(signing.KEK_FILE_ENV, str(path))
+    with pytest.raises(KeyEncryptionKeyError, match="chmod 600"):
+        signing.load_kek()
+    path.chmod(0o600)
+    assert len(signing.load_kek()) == 32
+
+
+def test_without_configuration_the_kek_is_missing_outside_development(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv(signing.KEK_ENV, raising=False)
+    monkeypatch.delenv(signing.KEK_FILE_ENV, raising=False)
+    with pytest.raises(KeyEncryptionKeyError, match=signing.KEK_ENV):
+        signing.load_kek()
+
+
+def test_development_kek_is_created_once_with_owner_only_permissions(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.delenv(signing.KEK_ENV, raising=False)
+    monkeypatch.delenv(signing.KEK_FILE_ENV, raising=False)
+    first = signing.load_kek(dev_dir=tmp_path / "var")
+    path = tmp_path / "var" / signing.DEV_KEK_FILE
+    assert os.stat(path).st_mode & 0o777 == 0o600
+    assert signing.load_kek(dev_dir=tmp_path / "var") == first
+
+
+@pytest.mark.parametrize("raw", ["0", "-3", "ten", "99999"])
+def test_token_lifetime_must_be_sensible_days(monkeypatch: pytest.MonkeyPatch, raw: str) -> None:
+    monkeypatch.setenv(signing.LIFETIME_ENV, raw)
+    with pytest.raises(ValidationError):
+        signing.token_lifetime()
