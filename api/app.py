@@ -22,26 +22,28 @@ import re
 import time
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import flask_smorest
-from flask import Flask, Response, current_app, g, has_request_context, request
+from flask import Flask, Response, g, has_request_context, request
 from flask.json.provider import DefaultJSONProvider
 from flask_smorest.utils import prepare_response
-from sqlalchemy import Engine
-from sqlalchemy.orm import Session, sessionmaker
 
 from api.auth import SECURITY_SCHEME
 from api.config import configure
+from api.db import EXTENSION, Database, close_session, db_engine, db_session
 from api.errors import PROBLEM_JSON, register_error_handlers
-from api.resources import health
+from api.resources import health, people, records
 from api.resources.base import ProblemSchema, loads
 from ledger.db import make_engine, make_session_factory
 from ledger.people import mask_id_number
 
+__all__ = ["BLUEPRINTS", "create_app", "db_engine", "db_session"]
+
 BLUEPRINTS: list[flask_smorest.Blueprint] = [
     health.blp,
+    records.blp,
+    people.blp,
 ]
 """Every resource's blueprint, registered in this order (see the module docstring)."""
 
@@ -102,14 +104,6 @@ class Api(flask_smorest.Api):
         self.spec.components.response(self.DEFAULT_ERROR_RESPONSE_NAME, default, lazy=True)
 
 
-@dataclass(frozen=True, slots=True)
-class Database:
-    """The app's engine and session factory (made by ``create_app``; nothing connects yet)."""
-
-    engine: Engine
-    sessions: sessionmaker[Session]
-
-
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the application. ``config`` overrides the defaults and ``CEHOURS_*`` variables."""
     app = Flask(__name__)
@@ -119,7 +113,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     engine = make_engine(
         app.config["DATABASE_URL"], hide_parameters=True, **app.config["ENGINE_OPTIONS"]
     )
-    app.extensions["cehours"] = Database(engine, make_session_factory(engine))
+    app.extensions[EXTENSION] = Database(engine, make_session_factory(engine))
     app.config["API_SPEC_OPTIONS"] = {"info": {"description": API_DESCRIPTION}}
 
     api = Api(app)
@@ -128,27 +122,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     app.before_request(_start_request)
     app.after_request(_finish_request)
-    app.teardown_appcontext(_close_session)
+    app.teardown_appcontext(close_session)
     _configure_logging()
     return app
-
-
-def db_session() -> Session:
-    """This request's session (opened on first use, closed when the request ends).
-
-    Hand it to ``ledger`` services, which own their transactions.
-    """
-    session: Session | None = g.get("db_session")
-    if session is None:
-        session = current_app.extensions["cehours"].sessions()
-        g.db_session = session
-    return session
-
-
-def db_engine() -> Engine:
-    """The app's engine (for probes and tools; views use :func:`db_session`)."""
-    engine: Engine = current_app.extensions["cehours"].engine
-    return engine
 
 
 def _start_request() -> None:
@@ -170,12 +146,6 @@ def _finish_request(response: Response) -> Response:
         client.id if client is not None else "-",
     )
     return response
-
-
-def _close_session(_exc: BaseException | None) -> None:
-    session = g.pop("db_session", None)
-    if session is not None:
-        session.close()
 
 
 # ---- logging -----------------------------------------------------------------------------

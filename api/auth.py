@@ -23,6 +23,7 @@ from typing import Any, TypeVar, cast
 
 from flask import g, request
 
+from api.db import db_session
 from api.errors import Problem
 from ledger.credentials import ROLES, ClientInfo, authenticate
 
@@ -49,8 +50,6 @@ def authenticated_client() -> ClientInfo:
     cached = g.get("client")
     if cached is not None:
         return cast(ClientInfo, cached)
-    from api.app import db_session
-
     key = bearer_key()
     if key is None:
         raise Problem(

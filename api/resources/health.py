@@ -8,6 +8,7 @@ from typing import Any
 import marshmallow as ma
 from sqlalchemy.exc import SQLAlchemyError
 
+from api.db import db_engine
 from api.errors import Problem
 from api.resources.base import Blueprint
 from ledger.schema import current_revision, head_revision
@@ -46,8 +47,6 @@ def readyz() -> dict[str, Any]:
     The database answers and its schema is at the migration head this code expects
     (`cehours db upgrade` brings it there). 503 otherwise.
     """
-    from api.app import db_engine
-
     try:
         revision = current_revision(db_engine())
     except SQLAlchemyError as exc:

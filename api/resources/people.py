@@ -1,0 +1,55 @@
+"""People, addressed by an opaque ``person_id``: ``POST /v1/people/lookup``.
+
+An ID number travels only in a request body, never in a URL, so it stays out of access logs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import marshmallow as ma
+
+from api.auth import require_role
+from api.db import db_session
+from api.resources.base import Blueprint
+from ledger.people import mask_id_number
+from ledger.services import find_person_id
+
+blp = Blueprint(
+    "people",
+    __name__,
+    description="People known to the ledger (filing and admin keys).",
+)
+
+
+class LookupSchema(ma.Schema):
+    id_number = ma.fields.String(
+        required=True,
+        metadata={
+            "description": "18-character resident ID number",
+            "example": "11010519491231002X",
+        },
+    )
+
+
+class PersonRefSchema(ma.Schema):
+    person_id = ma.fields.String(
+        required=True, metadata={"description": "opaque id used in every other URL"}
+    )
+    id_number_masked = ma.fields.String(required=True, metadata={"example": "110105********002X"})
+
+
+@blp.route("/v1/people/lookup", methods=["POST"])
+@require_role("filing")
+@blp.arguments(LookupSchema)
+@blp.response(200, PersonRefSchema)
+@blp.alt_response(404, response="NOT_FOUND")
+def lookup(body: dict[str, Any]) -> dict[str, Any]:
+    """Find a person by ID number
+
+    Returns the opaque `person_id` for an ID number sent in the body. 422 if the number is not
+    valid (shape, birth date or check character), 404 if nobody with it has hours here.
+    """
+    person_id = find_person_id(db_session(), body["id_number"])
+    number = body["id_number"].strip().upper()
+    return {"person_id": person_id, "id_number_masked": mask_id_number(number)}
