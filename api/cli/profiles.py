@@ -1,7 +1,216 @@
-"""Commands of the profiles area (filled in by the issue that builds it)."""
+"""Commands of the profiles area: ``profiles validate|list|show`` and ``check``."""
 
 from __future__ import annotations
 
+import datetime as dt
+import json
+import sys
+from decimal import Decimal
+
 import click
 
-COMMANDS: list[click.Command] = []
+from api.cli import fail, open_session
+from ledger.compliance import Evaluation, evaluate
+from ledger.errors import LedgerError, ProfileError
+from ledger.people import mask_id_number
+from ledger.profiles import catalogue, load_profile_file, profile_json
+from ledger.services import find_person_id
+from ledger.values import CATEGORY_LABELS_ZH, Category, format_hours
+
+
+@click.group()
+def profiles() -> None:
+    """Rule profiles (versioned CE requirements)."""
+
+
+@profiles.command("validate")
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+def profiles_validate(files: tuple[str, ...]) -> None:
+    """Check profile files; list every mistake with its path. Exit 1 if any file is invalid."""
+    bad = 0
+    for name in files:
+        try:
+            profile = load_profile_file(name)
+        except ProfileError as exc:
+            bad += 1
+            click.echo(f"{name}: INVALID ({sum(len(v) for v in exc.errors.values())} problem(s))")
+            for path, messages in exc.errors.items():
+                for message in messages:
+                    click.echo(f"  {path}: {message}")
+            continue
+        except (OSError, UnicodeDecodeError) as exc:
+            bad += 1
+            click.echo(f"{name}: cannot be read: {exc}")
+            continue
+        click.echo(f"{name}: OK {profile.ref} digest {profile.digest}")
+    if bad:
+        sys.exit(1)
+
+
+@profiles.command("list")
+def profiles_list() -> None:
+    """List every known profile version (built-ins and $CEHOURS_PROFILES_DIR)."""
+    try:
+        known = catalogue().all()
+    except ProfileError as exc:
+        fail(exc)
+    for p in known:
+        click.echo(f"{p.ref}\t{p.digest[:12]}\t{p.title_en}\t{p.title_zh}")
+
+
+@profiles.command("show")
+@click.argument("profile_ref")
+def profiles_show(profile_ref: str) -> None:
+    """Print a profile's normalised content (what its digest covers) as JSON."""
+    try:
+        profile = catalogue().get(profile_ref)
+    except LedgerError as exc:
+        fail(exc)
+    click.echo(profile_json(profile))
+
+
+def _row(cells: list[str], widths: list[int]) -> str:
+    return "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
+
+
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    return [_row(header, widths), _row(["-" * w for w in widths], widths)] + [
+        _row(r, widths) for r in rows
+    ]
+
+
+def render(evaluation: Evaluation, *, who: str, title: str) -> list[str]:
+    """The evaluation as text tables for a terminal."""
+    ev = evaluation
+    span = f"{min(ev.window)}-{max(ev.window)}" if len(ev.window) > 1 else str(ev.window[0])
+    lines = [
+        f"Person:   {who}",
+        f"Profile:  {ev.profile_id}@{ev.profile_version}  {title}",
+        f"Digest:   {ev.profile_digest}",
+        f"As of:    {ev.as_of.isoformat()}  (completions up to {ev.last_counted_day.isoformat()}"
+        f" count; window {span})",
+        f"Of record: {ev.hours_of_record} platform hours"
+        f" (industry platform: {'yes' if ev.industry_platform else 'no'},"
+        f" decided by {ev.industry_decided_by})",
+        "",
+    ]
+    rule_rows = []
+    for r in ev.rules:
+        result = "info" if r.passed is None else "PASS" if r.passed else "FAIL"
+        label = r.rule.label_en or r.rule.id
+        rule_rows.append(
+            [
+                r.rule.id,
+                label,
+                r.rule.per,
+                "-" if r.required is None else format_hours(r.required),
+                format_hours(r.actual),
+                format_hours(r.shortfall),
+                result,
+            ]
+        )
+        if len(r.checks) > 1:
+            for c in r.checks:
+                rule_rows.append(
+                    [
+                        "",
+                        f"  {c.year}",
+                        "",
+                        "-" if c.required is None else format_hours(c.required),
+                        format_hours(c.actual),
+                        format_hours(c.shortfall),
+                        "" if c.passed is None else "pass" if c.passed else "fail",
+                    ]
+                )
+    lines += _table(
+        ["rule", "label", "per", "required", "actual", "shortfall", "result"], rule_rows
+    )
+    lines.append("")
+    cats = list(Category)
+    total_rows = []
+    for year in ev.window:
+        figures = [format_hours(ev.totals[year][c.value]) for c in cats]
+        year_total = sum(ev.totals[year].values(), Decimal("0.0"))
+        total_rows.append([str(year), *figures, format_hours(year_total)])
+    window = ev.window_totals
+    total_rows.append(
+        ["window", *[format_hours(window[c.value]) for c in cats], format_hours(window["total"])]
+    )
+    lines += _table(
+        ["year", *[f"{c.value} {CATEGORY_LABELS_ZH[c]}" for c in cats], "total"], total_rows
+    )
+    lines.append("")
+    entry_rows = [
+        [
+            str(v.entry.id),
+            v.entry.source_id,
+            v.entry.completed_on.isoformat(),
+            v.entry.category,
+            format_hours(v.entry.hours),
+            "yes" if v.counted else "no",
+            v.detail or "",
+        ]
+        for v in ev.entries
+    ]
+    if entry_rows:
+        lines += _table(
+            ["entry", "source", "completed", "category", "hours", "counted", "why not"],
+            entry_rows,
+        )
+        lines.append("")
+    lines.append("Result: " + ("COMPLIANT" if ev.compliant else "NOT COMPLIANT"))
+    return lines
+
+
+@click.command("check")
+@click.option("--id-number", help="the person's resident ID number (never printed in full)")
+@click.option("--person-id", help="the person's opaque id, instead of --id-number")
+@click.option("--profile", "profile_ref", required=True, help="profile id, or id@version")
+@click.option(
+    "--as-of",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="evaluate as of this date (default: the profile's, else today in Asia/Shanghai)",
+)
+@click.option(
+    "--industry-platform/--city-platform",
+    "industry",
+    default=None,
+    help="say whether the person's industry is managed on the provincial industry platform"
+    " (default: as the profile decides)",
+)
+@click.option("--json", "as_json", is_flag=True, help="print the result as JSON")
+def check(
+    id_number: str | None,
+    person_id: str | None,
+    profile_ref: str,
+    as_of: dt.datetime | None,
+    industry: bool | None,
+    as_json: bool,
+) -> None:
+    """Evaluate a person against a rule profile and print the result as tables."""
+    if (id_number is None) == (person_id is None):
+        raise click.UsageError("give exactly one of --id-number or --person-id")
+    try:
+        profile = catalogue().get(profile_ref)
+        with open_session() as session:
+            pid = person_id if person_id is not None else find_person_id(session, id_number or "")
+            result = evaluate(
+                session,
+                pid,
+                profile,
+                as_of.date() if as_of else None,
+                industry_platform=industry,
+            )
+    except LedgerError as exc:
+        fail(exc)
+    if as_json:
+        click.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
+        return
+    who = pid if id_number is None else f"{pid} ({mask_id_number(id_number.strip().upper())})"
+    for line in render(result, who=who, title=profile.title_zh):
+        click.echo(line)
+
+
+COMMANDS: list[click.Command] = [profiles, check]
