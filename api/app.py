@@ -29,11 +29,12 @@ from flask import Flask, Response, g, has_request_context, request
 from flask.json.provider import DefaultJSONProvider
 from flask_smorest.utils import prepare_response
 
+from api import docs
 from api.auth import SECURITY_SCHEME
 from api.config import configure
 from api.db import EXTENSION, Database, close_session, db_engine, db_session
 from api.errors import PROBLEM_JSON, register_error_handlers
-from api.resources import health, people, records
+from api.resources import attestations, health, people, records
 from api.resources.base import ProblemSchema, loads
 from ledger.db import make_engine, make_session_factory
 from ledger.people import mask_id_number
@@ -44,6 +45,7 @@ BLUEPRINTS: list[flask_smorest.Blueprint] = [
     health.blp,
     records.blp,
     people.blp,
+    attestations.blp,
 ]
 """Every resource's blueprint, registered in this order (see the module docstring)."""
 
@@ -119,6 +121,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     api = Api(app)
     for blueprint in BLUEPRINTS:
         api.register_blueprint(blueprint)
+    app.register_blueprint(docs.bp)
 
     app.before_request(_start_request)
     app.after_request(_finish_request)

@@ -1,7 +1,203 @@
-"""Commands of the attestations area (filled in by the issue that builds it)."""
+"""Commands of the attestations area: ``keys``, ``attestations`` and the offline ``verify``."""
 
 from __future__ import annotations
 
-import click
+import getpass
+import json
+import sys
+from pathlib import Path
+from typing import Any
 
-COMMANDS: list[click.Command] = []
+import click
+import requests
+
+from api.cli import fail, open_session
+from ledger import attestations, signing
+from ledger.errors import LedgerError
+from ledger.verifier import load_jwks, verify_token
+
+HTTP_TIMEOUT = 10
+
+
+def _actor() -> str:
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli"
+
+
+def _kek() -> bytes:
+    try:
+        return signing.load_kek()
+    except LedgerError as exc:
+        fail(exc)
+        raise AssertionError("unreachable") from None
+
+
+def _show(key: signing.KeyInfo) -> str:
+    until = key.publish_until.isoformat() if key.publish_until else "-"
+    published = "published" if key.published else "unpublished"
+    return f"{key.kid}\t{key.alg}\t{key.status}\t{published}\tuntil {until}"
+
+
+@click.group()
+def keys() -> None:
+    """Attestation signing keys (private keys sealed under $CEHOURS_KEY_ENCRYPTION_KEY)."""
+
+
+@keys.command("create")
+@click.option("--alg", type=click.Choice(signing.ALGORITHMS), default=signing.DEFAULT_ALGORITHM)
+def keys_create(alg: str) -> None:
+    """Create the first active signing key."""
+    kek = _kek()
+    with open_session() as session:
+        try:
+            key = signing.create_key(session, kek, actor=_actor(), alg=alg)
+        except LedgerError as exc:
+            fail(exc)
+    click.echo(f"created {_show(key)}")
+
+
+@keys.command("rotate")
+@click.option("--alg", type=click.Choice(signing.ALGORITHMS), default=None, help="default: same")
+def keys_rotate(alg: str | None) -> None:
+    """Sign with a new key from now on; the old one stays published until its tokens expire."""
+    kek = _kek()
+    with open_session() as session:
+        try:
+            new, old = signing.rotate_key(session, kek, actor=_actor(), alg=alg)
+        except LedgerError as exc:
+            fail(exc)
+    click.echo(f"active  {_show(new)}")
+    if old is not None:
+        click.echo(f"rotated {_show(old)}")
+
+
+@keys.command("list")
+def keys_list() -> None:
+    """List signing keys, newest first (kid, alg, status, published, published until)."""
+    with open_session() as session:
+        for key in signing.list_keys(session):
+            click.echo(_show(key))
+
+
+@keys.command("retire")
+@click.argument("kid")
+@click.option("--reason", required=True, help="why (e.g. suspected compromise)")
+def keys_retire(kid: str, reason: str) -> None:
+    """Withdraw a key from the JWKS now: tokens it signed stop verifying (key-retired)."""
+    with open_session() as session:
+        try:
+            key = signing.retire_key(session, kid, reason=reason, actor=_actor())
+        except LedgerError as exc:
+            fail(exc)
+    click.echo(f"retired {_show(key)}")
+
+
+@click.group("attestations")
+def attestations_group() -> None:
+    """Issued attestations."""
+
+
+@attestations_group.command("revoke")
+@click.argument("jti")
+@click.option("--reason", required=True, help="why (recorded in the audit trail)")
+def attestations_revoke(jti: str, reason: str) -> None:
+    """Revoke an attestation; its public status becomes revoked."""
+    with open_session() as session:
+        try:
+            status = attestations.revoke_attestation(session, jti, reason=reason, actor=_actor())
+        except LedgerError as exc:
+            fail(exc)
+    click.echo(f"{status.jti} {status.status} at {status.changed_at.isoformat()}")
+
+
+@attestations_group.command("show")
+@click.argument("jti")
+def attestations_show(jti: str) -> None:
+    """Print an attestation's status and audit trail as JSON (not its token or personal data)."""
+    with open_session() as session:
+        try:
+            status = attestations.attestation_status(session, jti)
+        except LedgerError as exc:
+            fail(exc)
+        events = attestations.attestation_events(session, jti)
+    click.echo(json.dumps({**status.to_dict(), "events": events}, ensure_ascii=False, indent=2))
+
+
+def _fetch_json(location: str) -> Any:
+    if location.startswith(("https://", "http://")):
+        response = requests.get(location, timeout=HTTP_TIMEOUT)
+        response.raise_for_status()
+        return response.json()
+    return json.loads(Path(location).read_text(encoding="utf-8"))
+
+
+def _status_url(template: str, jti: str) -> str:
+    if "{jti}" in template:
+        return template.replace("{jti}", jti)
+    return f"{template.rstrip('/')}/v1/attestations/{jti}/status"
+
+
+@click.command("verify")
+@click.argument("token")
+@click.option("--jwks", "jwks_location", required=True, help="JWK Set file or URL")
+@click.option("--id-number", default=None, help="the applicant's ID number, to check the binding")
+@click.option(
+    "--check-status",
+    "status_url",
+    default=None,
+    help="the service's base URL, or a status URL with {jti}, to check valid/stale/revoked",
+)
+@click.option(
+    "--issuer",
+    default=attestations.configured_issuer,
+    show_default="$CEHOURS_ISSUER or https://cehours.example/",
+)
+@click.option("--json", "as_json", is_flag=True, help="print the result (and claims) as JSON")
+def verify(
+    token: str,
+    jwks_location: str,
+    id_number: str | None,
+    status_url: str | None,
+    issuer: str,
+    as_json: bool,
+) -> None:
+    """Verify an attestation TOKEN ("-" reads it from stdin) offline against a JWK Set.
+
+    Exits 0 when it is genuine, unaltered, live (and matches the ID number and status when
+    asked); 1 with a reason code otherwise; 2 when the JWK Set cannot be read.
+    """
+    if token == "-":  # noqa: S105 (the stdin marker, not a password)
+        token = sys.stdin.read().strip()
+    try:
+        jwks = load_jwks(json.dumps(_fetch_json(jwks_location)))
+    except (OSError, ValueError, requests.RequestException) as exc:
+        click.echo(f"error: cannot read the JWK Set: {type(exc).__name__}: {exc}", err=True)
+        sys.exit(2)
+    result = verify_token(token, jwks, issuer=issuer, id_number=id_number)
+    if result.ok and status_url is not None:
+        try:
+            status = _fetch_json(_status_url(status_url, str(result.claims["jti"])))
+        except (OSError, ValueError, requests.RequestException):
+            # Fail closed: no answer about the status is not a "valid".
+            status = {"status": "unknown"}
+        if not isinstance(status, dict):
+            status = {"status": "unknown"}
+        result = verify_token(token, jwks, issuer=issuer, id_number=id_number, status=status)
+    if as_json:
+        click.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
+    elif result.ok:
+        claims = result.claims
+        click.echo(
+            f"OK {claims['jti']}: compliant={str(claims.get('compliant')).lower()}"
+            f" profile={claims.get('profile', {}).get('id')}"
+            f"@{claims.get('profile', {}).get('version')} as_of={claims.get('as_of')}"
+            f" person={claims.get('name')} {claims.get('id_number_masked')}"
+        )
+    else:
+        click.echo(f"FAIL {result.reason}: {result.message}")
+    sys.exit(0 if result.ok else 1)
+
+
+COMMANDS: list[click.Command] = [keys, attestations_group, verify]
