@@ -33,7 +33,7 @@ from api.auth import SECURITY_SCHEME
 from api.config import configure
 from api.db import EXTENSION, Database, close_session, db_engine, db_session
 from api.errors import PROBLEM_JSON, register_error_handlers
-from api.resources import attestations, health, people, records
+from api.resources import attestations, compliance, health, people, profiles, records
 from api.resources.base import ProblemSchema, loads
 from ledger.db import make_engine, make_session_factory
 from ledger.people import mask_id_number
@@ -45,6 +45,8 @@ BLUEPRINTS: list[flask_smorest.Blueprint] = [
     records.blp,
     people.blp,
     attestations.blp,
+    profiles.blp,
+    compliance.blp,
 ]
 """Every resource's blueprint, registered in this order (see the module docstring)."""
 
