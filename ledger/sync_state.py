@@ -17,11 +17,10 @@ import datetime as dt
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import ForeignKey, Index, Integer, String, Text, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from ledger.db import UTCDateTime, read_transaction, run_with_retries, write_transaction
@@ -226,8 +225,9 @@ def acquire_lease(
                 },
                 where=(SyncLease.expires_at <= at) | (SyncLease.holder == holder),
             )
-            result = cast(CursorResult[Any], session.execute(stmt))
-            return result.rowcount == 1
+            # RETURNING rather than rowcount: psycopg reports no rowcount for an upsert.
+            taken = session.execute(stmt.returning(SyncLease.holder)).first()
+            return taken is not None
 
     return run_with_retries(transaction)
 
@@ -312,15 +312,13 @@ def record_page(
             source_id = run.source_id
             if lease is not None:
                 holder, ttl = lease
-                renewed = cast(
-                    CursorResult[Any],
-                    session.execute(
-                        update(SyncLease)
-                        .where(SyncLease.source_id == source_id, SyncLease.holder == holder)
-                        .values(expires_at=now + ttl)
-                    ),
-                )
-                if renewed.rowcount != 1:
+                renewed = session.execute(
+                    update(SyncLease)
+                    .where(SyncLease.source_id == source_id, SyncLease.holder == holder)
+                    .values(expires_at=now + ttl)
+                    .returning(SyncLease.holder)
+                ).first()
+                if renewed is None:
                     raise LeaseLostError(f"the sync lease of {source_id!r} was taken by another")
             if cursor is not None:
                 ins = _insert(session, SyncCursor).values(
@@ -460,13 +458,14 @@ def sync_status(session: Session) -> list[SourceSyncStatus]:
         sources = list(session.scalars(select(Source).order_by(Source.id)))
         cursors = {c.source_id: dict(c.value) for c in session.scalars(select(SyncCursor))}
         leases = {le.source_id: le for le in session.scalars(select(SyncLease))}
-        counts = dict(
-            session.execute(
+        counts: dict[str, int] = {
+            sid: n
+            for sid, n in session.execute(
                 select(QuarantinedRecord.source_id, func.count())
                 .where(QuarantinedRecord.cleared_at.is_(None))
                 .group_by(QuarantinedRecord.source_id)
-            ).tuples()
-        )
+            )
+        }
         latest = (
             select(SyncRun.source_id, func.max(SyncRun.id).label("run_id"))
             .group_by(SyncRun.source_id)

@@ -1,0 +1,1 @@
+"""Fetching hours from learning platforms: REST adapters, file imports, the sync runner."""

@@ -1,0 +1,258 @@
+"""The sync runner: platform pages into the ledger, one committed page at a time.
+
+For each page: map the rows to records, append them with
+:func:`ledger.services.append_records` (``supersede=True``: the platform is the source of truth
+for its own records, so a changed record becomes a reversal plus a new credit, history kept),
+then :func:`ledger.sync_state.record_page` advances the cursor, counts the page, quarantines
+the invalid rows and clears the ones the platform has fixed. A crash anywhere re-reads at most
+one page, whose records are then duplicates.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import socket
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from importers.config import RetryPolicy, lease_seconds, parse_pull_config
+from importers.errors import ImporterError, SourceBusyError
+from importers.files import read_pages
+from importers.mapping import FieldMapping, file_mapping
+from importers.rest import PlatformClient, RestAdapter
+from ledger.canonical import sha256_hex
+from ledger.errors import LedgerError
+from ledger.services import RecordResult, Status, append_records
+from ledger.sources import get_source
+from ledger.sync_state import (
+    PageCounts,
+    Quarantine,
+    RunInfo,
+    acquire_lease,
+    finish_run,
+    get_cursor,
+    record_page,
+    release_lease,
+    start_run,
+)
+
+log = logging.getLogger(__name__)
+Progress = Callable[[PageCounts], None]
+_KEPT = {Status.CREATED, Status.DUPLICATE, Status.SUPERSEDED}
+
+
+def new_holder() -> str:
+    """A name for this process as a lease holder: host, pid and a random part."""
+    return f"{socket.gethostname()[:60]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def _jsonable(value: Any) -> Any:
+    """A raw row as JSON can store it (Decimals and dates from parsing become text)."""
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, Decimal | dt.date | dt.datetime | dt.time):
+        return str(value)
+    if isinstance(value, float):
+        return repr(value)
+    return value
+
+
+def record_key(external_id: Any, row: Mapping[str, Any]) -> str:
+    """How a quarantined row is known: the platform's record id, else a digest of the row."""
+    if isinstance(external_id, str) and external_id.strip():
+        return external_id.strip()[:140]
+    return "sha256:" + sha256_hex(_jsonable(row))
+
+
+@dataclass(frozen=True, slots=True)
+class _Outcome:
+    counts: PageCounts
+    quarantine: list[Quarantine]
+    cleared: list[str]
+
+
+def _judge(
+    rows: list[dict[str, Any]],
+    records: list[dict[str, Any]],
+    results: list[RecordResult],
+    *,
+    mapping: FieldMapping,
+) -> _Outcome:
+    counts = PageCounts(fetched=len(rows))
+    quarantine: list[Quarantine] = []
+    cleared: list[str] = []
+    for row, rec, result in zip(rows, records, results, strict=True):
+        if result.status in _KEPT:
+            if result.status == Status.CREATED:
+                counts.created += 1
+            elif result.status == Status.DUPLICATE:
+                counts.duplicates += 1
+            else:
+                counts.superseded += 1
+            if result.external_id:
+                cleared.append(result.external_id)
+            continue
+        # Rejected, or a conflict (the same record id twice in one page with different content).
+        counts.rejected += 1
+        quarantine.append(
+            Quarantine(
+                record_key=record_key(rec.get("external_id"), row),
+                external_id=rec["external_id"] if isinstance(rec.get("external_id"), str) else None,
+                reason=result.errors or {"_record": [result.status]},
+                payload=_jsonable(row),
+                id_field=mapping.id_field,
+            )
+        )
+    return _Outcome(counts, quarantine, cleared)
+
+
+def _commit_page(
+    session: Session,
+    source_id: str,
+    run_id: int,
+    rows: list[dict[str, Any]],
+    *,
+    mapping: FieldMapping,
+    actor: str,
+    cursor: Mapping[str, Any] | None,
+    lease: tuple[str, dt.timedelta] | None,
+) -> PageCounts:
+    records = [mapping.to_record(row) for row in rows]
+    results = append_records(session, source_id, records, actor=actor, supersede=True)
+    outcome = _judge(rows, records, results, mapping=mapping)
+    # A row quarantined and then fixed later in the same page must end up cleared.
+    fixed = set(outcome.cleared)
+    quarantine = [q for q in outcome.quarantine if q.record_key not in fixed]
+    record_page(
+        session,
+        run_id,
+        cursor=cursor,
+        counts=outcome.counts,
+        quarantine=quarantine,
+        cleared=outcome.cleared,
+        lease=lease,
+    )
+    return outcome.counts
+
+
+def _describe(exc: BaseException) -> str:
+    code = getattr(exc, "code", type(exc).__name__)
+    return f"{code}: {exc}"
+
+
+def sync_source(
+    session: Session,
+    source_id: str,
+    *,
+    trigger: str = "manual",
+    holder: str | None = None,
+    retry: RetryPolicy | None = None,
+    progress: Progress | None = None,
+) -> RunInfo:
+    """Sync one source from its platform, from its saved cursor to the end of its feed.
+
+    The run is recorded whatever happens. A platform that keeps failing ends the run as
+    ``failed`` with the reason; everything committed before stays, and the next run resumes.
+
+    Raises:
+        UnknownSourceError: no such source.
+        ConfigError: the source has no (valid) pull configuration.
+        CredentialsError: a credential's environment variable is not set.
+        SourceBusyError: another process is syncing this source right now.
+    """
+    info = get_source(session, source_id)
+    config = parse_pull_config(info.config)
+    ttl = dt.timedelta(seconds=lease_seconds(info.config))
+    holder = holder or new_holder()
+    client = PlatformClient(config, retry=retry)
+    try:
+        if not acquire_lease(session, source_id, holder, ttl=ttl):
+            raise SourceBusyError(f"source {source_id!r} is being synced by another process")
+        try:
+            run_id = start_run(session, source_id, trigger=trigger, holder=holder)
+            error: str | None = None
+            try:
+                adapter = RestAdapter(config, client)
+                for page in adapter.pages(get_cursor(session, source_id)):
+                    counts = _commit_page(
+                        session,
+                        source_id,
+                        run_id,
+                        page.rows,
+                        mapping=config.mapping,
+                        actor=f"sync:{source_id}",
+                        cursor=page.cursor,
+                        lease=(holder, ttl),
+                    )
+                    if progress is not None:
+                        progress(counts)
+            except (ImporterError, LedgerError) as exc:
+                error = _describe(exc)
+                log.warning("sync of %s failed: %s", source_id, error)
+            except BaseException as exc:
+                # Record the failure, then let the unexpected error (or Ctrl-C) go on up.
+                finish_run(session, run_id, error=f"interrupted: {type(exc).__name__}")
+                raise
+            return finish_run(session, run_id, error=error)
+        finally:
+            release_lease(session, source_id, holder)
+    finally:
+        client.close()
+
+
+def import_file(
+    session: Session,
+    source_id: str,
+    path: Path,
+    *,
+    mapping: Mapping[str, Any] | None = None,
+    progress: Progress | None = None,
+    page_size: int = 1000,
+) -> RunInfo:
+    """Import a platform's CSV or XLSX export as the source's records.
+
+    The mapping is ``mapping`` if given, else the source's ``file_mapping``, else the standard
+    Chinese headers. Like a sync, changed records supersede, invalid rows are quarantined, and
+    importing the same file again appends nothing.
+
+    Raises:
+        UnknownSourceError: no such source.
+        ConfigError: the mapping is malformed.
+        FileFormatError: the file is not a readable CSV/XLSX export.
+    """
+    info = get_source(session, source_id)
+    raw_mapping = mapping if mapping is not None else (info.config or {}).get("file_mapping")
+    field_mapping = file_mapping(raw_mapping)
+    pages: Iterable[list[dict[str, Any]]] = read_pages(path, page_size)
+    run_id = start_run(session, source_id, trigger="import", holder=new_holder())
+    error: str | None = None
+    try:
+        for rows in pages:
+            counts = _commit_page(
+                session,
+                source_id,
+                run_id,
+                rows,
+                mapping=field_mapping,
+                actor=f"import:{path.name}"[:128],
+                cursor=None,
+                lease=None,
+            )
+            if progress is not None:
+                progress(counts)
+    except (ImporterError, LedgerError, UnicodeDecodeError, ValueError) as exc:
+        error = _describe(exc)
+    except BaseException as exc:
+        finish_run(session, run_id, error=f"interrupted: {type(exc).__name__}")
+        raise
+    return finish_run(session, run_id, error=error)
