@@ -1,7 +1,242 @@
-"""Commands of the sync area (filled in by the issue that builds it)."""
+"""Commands of the sync area: ``sync SOURCE``, ``sync status``, ``sync quarantine``, ``import``
+and ``scheduler``."""
 
 from __future__ import annotations
 
-import click
+import json
+import logging
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, NoReturn
 
-COMMANDS: list[click.Command] = []
+import click
+import yaml
+from tqdm import tqdm
+
+from api.cli import open_session
+from importers.errors import ImporterError
+from importers.runner import import_file, sync_source
+from ledger.errors import LedgerError
+from ledger.sync_state import (
+    QuarantineInfo,
+    RunInfo,
+    SourceSyncStatus,
+    list_quarantine,
+    mask_text,
+    sync_status,
+)
+
+
+def _fail(exc: LedgerError | ImporterError) -> NoReturn:
+    click.echo(f"error: {exc}", err=True)
+    sys.exit(1)
+
+
+@contextmanager
+def _progress(desc: str) -> Iterator[Any]:
+    # disable=None: a bar on a terminal only; piped output and cron logs stay clean.
+    bar = tqdm(desc=desc, unit="rec", disable=None, file=sys.stderr)
+    try:
+        yield lambda counts: bar.update(counts.fetched)
+    finally:
+        bar.close()
+
+
+def _run_line(run: RunInfo) -> str:
+    text = (
+        f"run {run.id} {run.status}: {run.pages} pages, {run.fetched} fetched, "
+        f"{run.created} created, {run.duplicates} duplicates, {run.superseded} superseded, "
+        f"{run.rejected} rejected"
+    )
+    return text + (f"; error: {run.error}" if run.error else "")
+
+
+def _run_json(run: RunInfo | None) -> dict[str, Any] | None:
+    if run is None:
+        return None
+    return {
+        "id": run.id,
+        "source_id": run.source_id,
+        "trigger": run.trigger,
+        "status": run.status,
+        "started_at": run.started_at.isoformat(),
+        "finished_at": run.finished_at.isoformat() if run.finished_at else None,
+        "pages": run.pages,
+        "fetched": run.fetched,
+        "created": run.created,
+        "duplicates": run.duplicates,
+        "superseded": run.superseded,
+        "rejected": run.rejected,
+        "error": run.error,
+    }
+
+
+class _SyncGroup(click.Group):
+    """``cehours sync SOURCE`` runs a sync; ``status`` and ``quarantine`` are subcommands."""
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        if args and args[0] not in self.commands and not args[0].startswith("-"):
+            return "run", self.commands["run"], args
+        return super().resolve_command(ctx, args)
+
+
+@click.group("sync", cls=_SyncGroup)
+def sync_group() -> None:
+    """Pull records from platforms.
+
+    `cehours sync SOURCE` syncs one source now; `status` and `quarantine SOURCE` report.
+    """
+
+
+@sync_group.command("run")
+@click.argument("source_id")
+def sync_run(source_id: str) -> None:
+    """Sync SOURCE now from its saved cursor (exit 1 if the run fails or the source is busy)."""
+    with open_session() as session, _progress(source_id) as progress:
+        try:
+            run = sync_source(session, source_id, trigger="manual", progress=progress)
+        except (LedgerError, ImporterError) as exc:
+            _fail(exc)
+    click.echo(_run_line(run))
+    if run.status != "succeeded":
+        sys.exit(1)
+
+
+def _status_json(s: SourceSyncStatus) -> dict[str, Any]:
+    return {
+        "source_id": s.source_id,
+        "cursor": s.cursor,
+        "quarantined": s.quarantined,
+        "running_by": s.lease_holder,
+        "last_run": _run_json(s.last_run),
+    }
+
+
+@sync_group.command("status")
+@click.option("--json", "as_json", is_flag=True, help="machine-readable output")
+def sync_status_cmd(as_json: bool) -> None:
+    """Every pulled source: its last run, cursor, quarantine size and whether it runs now."""
+    with open_session() as session:
+        statuses = sync_status(session)
+    if as_json:
+        click.echo(json.dumps([_status_json(s) for s in statuses], ensure_ascii=False, indent=2))
+        return
+    if not statuses:
+        click.echo("no source has a pull configuration or a sync history")
+    for s in statuses:
+        click.echo(f"{s.source_id}:")
+        if s.last_run is None:
+            click.echo("  never synced")
+        else:
+            r = s.last_run
+            ended = r.finished_at.isoformat(timespec="seconds") if r.finished_at else "running"
+            click.echo(
+                f"  last: {r.trigger} {r.started_at.isoformat(timespec='seconds')} -> {ended}"
+            )
+            click.echo(f"  {_run_line(r)}")
+        click.echo(f"  cursor: {json.dumps(s.cursor, ensure_ascii=False)}")
+        click.echo(f"  quarantined: {s.quarantined}")
+        if s.lease_holder:
+            click.echo(f"  running now in {s.lease_holder}")
+
+
+def _quarantine_json(q: QuarantineInfo) -> dict[str, Any]:
+    return {
+        "record_key": mask_text(q.record_key),
+        "external_id": mask_text(q.external_id) if q.external_id else None,
+        "reason": q.reason,
+        "payload": q.payload,
+        "first_seen_at": q.first_seen_at.isoformat(),
+        "last_seen_at": q.last_seen_at.isoformat(),
+        "times_seen": q.times_seen,
+        "cleared_at": q.cleared_at.isoformat() if q.cleared_at else None,
+    }
+
+
+@sync_group.command("quarantine")
+@click.argument("source_id")
+@click.option("--all", "include_cleared", is_flag=True, help="include records since fixed")
+@click.option("--json", "as_json", is_flag=True, help="machine-readable output")
+def sync_quarantine(source_id: str, include_cleared: bool, as_json: bool) -> None:
+    """Records of SOURCE that failed validation, with why and as sent (ID numbers masked)."""
+    with open_session() as session:
+        try:
+            items = list_quarantine(session, source_id, include_cleared=include_cleared)
+        except LedgerError as exc:
+            _fail(exc)
+    if as_json:
+        click.echo(json.dumps([_quarantine_json(q) for q in items], ensure_ascii=False, indent=2))
+        return
+    if not items:
+        click.echo(f"{source_id}: nothing in quarantine")
+    for q in items:
+        data = _quarantine_json(q)
+        state = f"cleared {data['cleared_at']}" if q.cleared_at else f"seen {q.times_seen}x"
+        click.echo(f"{data['record_key']} ({state}, last {data['last_seen_at']})")
+        for field, messages in q.reason.items():
+            click.echo(f"  {field}: {'; '.join(map(str, messages))}")
+        click.echo(f"  payload: {json.dumps(q.payload, ensure_ascii=False)}")
+
+
+def _load_mapping(path: Path) -> Any:
+    text = path.read_text(encoding="utf-8")
+    if path.suffix.lower() in (".yaml", ".yml"):
+        return yaml.safe_load(text)
+    return json.loads(text)
+
+
+@click.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--source", "source_id", required=True, help="the source the export comes from")
+@click.option(
+    "--mapping",
+    "mapping_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="JSON or YAML mapping of headers and labels (default: the source's, else standard)",
+)
+def import_cmd(file: Path, source_id: str, mapping_file: Path | None) -> None:
+    """Import a platform's CSV (UTF-8 or GB18030) or XLSX export as SOURCE's records."""
+    try:
+        mapping = _load_mapping(mapping_file) if mapping_file else None
+    except (ValueError, yaml.YAMLError) as exc:
+        click.echo(f"error: the mapping file cannot be read: {type(exc).__name__}", err=True)
+        sys.exit(1)
+    with open_session() as session, _progress(file.name) as progress:
+        try:
+            run = import_file(session, source_id, file, mapping=mapping, progress=progress)
+        except (LedgerError, ImporterError) as exc:
+            _fail(exc)
+    click.echo(_run_line(run))
+    if run.rejected:
+        click.echo(f"{run.rejected} rows quarantined: cehours sync quarantine {source_id}")
+    if run.status != "succeeded":
+        sys.exit(1)
+
+
+@click.command("scheduler")
+def scheduler_cmd() -> None:
+    """Run the sync scheduler in the foreground (one job per source with a schedule)."""
+    from importers.scheduler import SyncScheduler
+    from ledger.db import database_url, make_engine, make_session_factory
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    engine = make_engine(database_url())
+    scheduler = SyncScheduler(make_session_factory(engine))
+    click.echo(
+        f"scheduler: {len(scheduler.source_ids)} sources scheduled: "
+        f"{', '.join(scheduler.source_ids) or '-'}"
+    )
+    try:
+        scheduler.start()
+    except (KeyboardInterrupt, SystemExit):
+        pass
+    finally:
+        engine.dispose()
+
+
+COMMANDS: list[click.Command] = [sync_group, import_cmd, scheduler_cmd]
