@@ -36,9 +36,9 @@ def main() -> None:
 
 
 def _register() -> None:
-    from api.cli import attestations, clients, core, profiles, sync
+    from api.cli import attestations, clients, core, profiles, server, sync
 
-    for module in (core, clients, profiles, attestations, sync):
+    for module in (core, clients, profiles, attestations, sync, server):
         for command in module.COMMANDS:
             main.add_command(command)
 

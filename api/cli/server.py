@@ -1,0 +1,106 @@
+"""Commands of the server area: ``serve`` (gunicorn, in-process) and ``openapi``."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import click
+from flask import Flask
+from gunicorn.app.base import BaseApplication
+
+from ledger.db import database_url, make_engine, normalise_url
+from ledger.schema import current_revision, head_revision
+
+DEFAULT_BIND = "127.0.0.1:8000"
+
+
+def default_workers() -> int:
+    """Two per CPU plus one, at most 9: enough to keep a database busy without thrashing."""
+    return min(2 * (os.cpu_count() or 1) + 1, 9)
+
+
+class Server(BaseApplication):
+    """gunicorn running ``create_app()`` in each worker (nothing is shared across the fork)."""
+
+    def __init__(self, options: dict[str, Any], config: dict[str, Any] | None = None) -> None:
+        self.options = options
+        self.app_config = config or {}
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self) -> Flask:
+        from api.app import create_app
+
+        return create_app(self.app_config)
+
+
+def gunicorn_options(bind: str, workers: int, threads: int) -> dict[str, Any]:
+    """Settings for gunicorn; the app logs every request itself (with its request id)."""
+    return {
+        "bind": bind,
+        "workers": workers,
+        "worker_class": "gthread",
+        "threads": threads,
+        "timeout": 120,
+        "graceful_timeout": 20,
+        "accesslog": None,
+        "errorlog": "-",
+        "loglevel": "info",
+        "preload_app": False,
+        "proc_name": "cehours",
+    }
+
+
+def _migration_warning(url: str) -> str | None:
+    try:
+        engine = make_engine(url)
+        try:
+            revision = current_revision(engine)
+        finally:
+            engine.dispose()
+    except Exception as exc:  # any failure here is only worth a warning
+        return f"the database is not reachable yet ({type(exc).__name__}); /readyz will say 503"
+    if revision != head_revision():
+        return f"the database is at {revision or 'no revision'}: run `cehours db upgrade`"
+    return None
+
+
+@click.command("serve")
+@click.option("--bind", default=DEFAULT_BIND, show_default=True, help="HOST:PORT to listen on")
+@click.option(
+    "--workers", type=click.IntRange(1, 64), default=None, help="processes [2 x CPUs + 1, max 9]"
+)
+@click.option("--threads", type=click.IntRange(1, 64), default=4, show_default=True)
+@click.option("--dev", is_flag=True, help="development mode (the demo): DEV on, 2 workers")
+def serve(bind: str, workers: int | None, threads: int, dev: bool) -> None:
+    """Serve the HTTP API under gunicorn (CEHOURS_DATABASE_URL or DATABASE_URL)."""
+    url = normalise_url(database_url())
+    if workers is None:
+        workers = 2 if dev else default_workers()
+    base = f"http://{bind}"
+    masked = url.split("@", 1)[-1] if "@" in url else url
+    click.echo(
+        f"cehours: serving {masked} on {base} with {workers} workers\n"
+        f"  API documentation  {base}/docs   (OpenAPI document: {base}/openapi.json)\n"
+        f"  health             {base}/healthz   readiness: {base}/readyz",
+        err=True,
+    )
+    warning = _migration_warning(url)
+    if warning:
+        click.echo(f"  warning: {warning}", err=True)
+    Server(gunicorn_options(bind, workers, threads), {"DEV": dev}).run()
+
+
+@click.command("openapi")
+def openapi() -> None:
+    """Print the OpenAPI document (cehours openapi > api/openapi.json)."""
+    from api.openapi import render
+
+    click.echo(render(), nl=False)
+
+
+COMMANDS: list[click.Command] = [serve, openapi]
