@@ -49,3 +49,11 @@ def canonical_bytes(document: Mapping[str, Any]) -> bytes:
 def sha256_hex(document: Mapping[str, Any]) -> str:
     """Return the SHA-256 hex digest of the canonical encoding of ``document``."""
     return hashlib.sha256(canonical_bytes(document)).hexdigest()
+
+
+def sha256_hex_flat(document: dict[str, str | int | None]) -> str:
+    """The same digest as :func:`sha256_hex` for a flat document of strings, integers and
+    ``None`` (the hot path: every appended entry is hashed this way)."""
+    clean = {k: v for k, v in document.items() if v is not None}
+    encoded = json.dumps(clean, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(encoded.encode("utf-8")).hexdigest()

@@ -7,9 +7,10 @@ import enum
 from decimal import Decimal
 from typing import Any
 
-from ledger.canonical import sha256_hex
+from ledger.canonical import sha256_hex_flat
 
 HASH_VERSION = 1
+_ONE_PLACE = Decimal("0.1")
 
 
 class EntryKind(enum.StrEnum):
@@ -57,12 +58,14 @@ def entry_hash(fields: dict[str, Any]) -> str:
 
     Absent (``None``) fields are left out, hours are decimal strings, timestamps UTC text.
     """
-    document: dict[str, Any] = {"v": HASH_VERSION}
+    document: dict[str, str | int | None] = {"v": HASH_VERSION}
     for name in HASHED_FIELDS:
         value = fields.get(name)
         if isinstance(value, dt.datetime):
             value = format_timestamp(value)
         elif isinstance(value, Decimal):
-            value = str(value.quantize(Decimal("0.1")))
+            value = str(value.quantize(_ONE_PLACE))
+        elif isinstance(value, dt.date):
+            value = value.isoformat()
         document[name] = value
-    return sha256_hex(document)
+    return sha256_hex_flat(document)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 import secrets
 
@@ -17,17 +18,8 @@ def check_character(first17: str) -> str:
     return _CHECK_CHARS[total % 11]
 
 
-def validate_id_number(value: object) -> str:
-    """Validate and normalise an 18-character resident ID number.
-
-    The message never repeats the number, so it is safe to log or return.
-
-    Raises:
-        ValueError: when the shape, the birth date or the check character is wrong.
-    """
-    if not isinstance(value, str):
-        raise ValueError("id_number must be a string of 18 characters")
-    text = value.strip().upper()
+@functools.lru_cache(maxsize=65536)
+def _validate_text(text: str) -> str:
     if len(text) != 18 or not _SHAPE.fullmatch(text):
         raise ValueError("id_number must be 18 characters: 17 digits and a digit or X")
     try:
@@ -39,6 +31,22 @@ def validate_id_number(value: object) -> str:
     if check_character(text[:17]) != text[17]:
         raise ValueError("id_number check character is wrong")
     return text
+
+
+def validate_id_number(value: object) -> str:
+    """Validate and normalise an 18-character resident ID number.
+
+    The message never repeats the number, so it is safe to log or return.
+
+    Raises:
+        ValueError: when the shape, the birth date or the check character is wrong.
+    """
+    if not isinstance(value, str):
+        raise ValueError("id_number must be a string of 18 characters")
+    if len(value) > 40:
+        raise ValueError("id_number must be 18 characters: 17 digits and a digit or X")
+    # Memoised: a batch carries the same person's number many times. Failures are not cached.
+    return _validate_text(value.strip().upper())
 
 
 def mask_id_number(id_number: str) -> str:

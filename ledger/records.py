@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
+import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from ledger.canonical import sha256_hex
 from ledger.errors import ValidationError
 from ledger.people import validate_id_number
 from ledger.values import Category, parse_category, parse_completed_on, parse_hours
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 MAX_EXTERNAL_ID = 128
 MAX_NAME = 100
 COURSE_LIMITS = {"code": 64, "title": 200, "provider": 200}
@@ -31,6 +34,11 @@ class RecordIn:
     course_code: str | None = None
     course_title: str | None = None
     course_provider: str | None = None
+    digest_hex: str = field(default="", compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if not self.digest_hex:
+            object.__setattr__(self, "digest_hex", _content_digest(self))
 
     @property
     def year(self) -> int:
@@ -57,7 +65,31 @@ class RecordIn:
 
     def digest(self) -> str:
         """SHA-256 of the canonical content: equal digests mean an identical record."""
-        return sha256_hex(self.content())
+        return self.digest_hex
+
+
+def _content_digest(rec: RecordIn) -> str:
+    # Equal to sha256_hex(rec.content()) (a unit test holds the two together), built flat
+    # because every record sent is digested.
+    course = {
+        "code": rec.course_code,
+        "title": rec.course_title,
+        "provider": rec.course_provider,
+    }
+    course_clean = {k: v for k, v in course.items() if v is not None}
+    document: dict[str, Any] = {
+        "v": 1,
+        "external_id": rec.external_id,
+        "id_number": rec.id_number,
+        "name": rec.name,
+        "category": rec.category.value,
+        "hours": str(rec.hours),
+        "completed_on": rec.completed_on.isoformat(),
+    }
+    if course_clean:
+        document["course"] = course_clean
+    encoded = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(encoded.encode("utf-8")).hexdigest()
 
 
 def _text(value: object, field: str, limit: int, errors: dict[str, list[str]]) -> str | None:
@@ -71,7 +103,7 @@ def _text(value: object, field: str, limit: int, errors: dict[str, list[str]]) -
     if len(text) > limit:
         errors.setdefault(field, []).append(f"must be at most {limit} characters")
         return None
-    if any(ord(c) < 32 for c in text):
+    if _CONTROL.search(text):
         errors.setdefault(field, []).append("must not contain control characters")
         return None
     return text
@@ -90,13 +122,13 @@ def parse_record(raw: object, *, today: dt.date | None = None) -> RecordIn:
     if not isinstance(raw, Mapping):
         raise ValidationError({"_record": ["must be an object"]})
     required = ("external_id", "id_number", "name", "category", "hours", "completed_on")
-    for field in required:
-        if raw.get(field) is None:
-            errors.setdefault(field, []).append("is required")
+    for name_ in required:
+        if raw.get(name_) is None:
+            errors.setdefault(name_, []).append("is required")
     known = {*required, "course", "supersede"}
-    for field in raw:
-        if field not in known:
-            errors.setdefault(str(field)[:64], []).append("is not a known field")
+    for key in raw:
+        if key not in known:
+            errors.setdefault(str(key)[:64], []).append("is not a known field")
 
     external_id = _text(raw.get("external_id"), "external_id", MAX_EXTERNAL_ID, errors)
     name = _text(raw.get("name"), "name", MAX_NAME, errors) if "name" not in errors else None
@@ -107,13 +139,13 @@ def parse_record(raw: object, *, today: dt.date | None = None) -> RecordIn:
         ("hours", parse_hours),
         ("completed_on", lambda v: parse_completed_on(v, today=today)),
     )
-    for field, parse in checks:
-        if field in errors:
+    for name_, parse in checks:
+        if name_ in errors:
             continue
         try:
-            values[field] = parse(raw[field])
+            values[name_] = parse(raw[name_])
         except ValueError as exc:
-            errors.setdefault(field, []).append(str(exc))
+            errors.setdefault(name_, []).append(str(exc))
 
     course: dict[str, str | None] = {}
     raw_course = raw.get("course")

@@ -11,9 +11,9 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Table, bindparam, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -31,6 +31,7 @@ from ledger.errors import (
 from ledger.models import Balance, Entry, Person, Record, Source
 from ledger.people import new_person_id, validate_id_number
 from ledger.records import RecordIn, parse_record
+from ledger.values import today_in_business_tz
 
 MAX_BATCH = 1000
 
@@ -170,31 +171,59 @@ def _upsert_balances(session: Session, pending: _Pending) -> None:
         for (pid, year, category, source_id), (hours, count) in pending.deltas.items()
     ]
     dialect = session.get_bind().dialect.name
-    ins = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(Balance)
+    ins = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(
+        cast(Table, Balance.__table__)
+    )
     stmt = ins.on_conflict_do_update(
         index_elements=["person_id", "year", "category", "source_id"],
         set_={
-            "hours": Balance.hours + ins.excluded.hours,
-            "entry_count": Balance.entry_count + ins.excluded.entry_count,
+            "hours": ins.table.c.hours + ins.excluded.hours,
+            "entry_count": ins.table.c.entry_count + ins.excluded.entry_count,
         },
     )
     session.execute(stmt, rows)
+
+
+_ENTRIES = cast(Table, Entry.__table__)
+_PEOPLE = cast(Table, Person.__table__)
+_RECORDS = cast(Table, Record.__table__)
+_MOVE_HEAD = (
+    update(_PEOPLE)
+    .where(_PEOPLE.c.id == bindparam("pid"))
+    .values(head_hash=bindparam("head"), entry_count=bindparam("count"))
+)
+
+
+def _allocate_entry_ids(session: Session, n: int) -> list[int]:
+    """Reserve ``n`` entry ids, so that entries go in with one plain executemany (RETURNING
+    would force row-at-a-time or statement-building paths that cost more than the insert)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return list(
+            session.scalars(
+                text(
+                    "SELECT nextval(pg_get_serial_sequence('entries', 'id')) "
+                    "FROM generate_series(1, :n)"
+                ),
+                {"n": n},
+            )
+        )
+    # SQLite: write transactions hold the database's write lock (BEGIN IMMEDIATE), so nobody
+    # else can take these ids before we commit; entries are never deleted, so max(id) only grows.
+    start = session.scalar(text("SELECT coalesce(max(id), 0) FROM entries")) or 0
+    return list(range(start + 1, start + n + 1))
 
 
 def _flush(session: Session, pending: _Pending) -> list[int]:
     """Insert the pending entries, move chain heads and balances; return the new entry ids."""
     if not pending.rows:
         return []
-    result = session.execute(
-        insert(Entry).returning(Entry.id, sort_by_parameter_order=True), pending.rows
-    )
-    ids = list(result.scalars())
+    ids = _allocate_entry_ids(session, len(pending.rows))
+    for entry_id, row in zip(ids, pending.rows, strict=True):
+        row["id"] = entry_id
+    session.execute(_ENTRIES.insert(), pending.rows)
     session.execute(
-        update(Person),
-        [
-            {"id": c.person_id, "head_hash": c.head, "entry_count": c.count}
-            for c in pending.chains.values()
-        ],
+        _MOVE_HEAD,
+        [{"pid": c.person_id, "head": c.head, "count": c.count} for c in pending.chains.values()],
     )
     _upsert_balances(session, pending)
     return ids
@@ -223,6 +252,7 @@ def append_records(
     """
     if len(records) > MAX_BATCH:
         raise ValidationError({"records": [f"at most {MAX_BATCH} records per batch"]})
+    today = today or today_in_business_tz()
     parsed: list[RecordIn | RecordResult] = []
     wants_supersede: list[bool] = []
     for raw in records:
@@ -276,7 +306,8 @@ def _append(
             select(Person.id_number, Person.id).where(Person.id_number.in_(list(names)))
         )
         person_of = {number: pid for number, pid in found}
-        missing = [n for n in names if n not in person_of]
+        # Sorted, so that concurrent writers claim new people in one order and never deadlock.
+        missing = sorted(n for n in names if n not in person_of)
         if missing:
             new_rows: list[dict[str, Any]] = [
                 {
@@ -289,7 +320,7 @@ def _append(
                 }
                 for n in missing
             ]
-            session.execute(insert(Person), new_rows)
+            session.execute(_PEOPLE.insert(), new_rows)
             person_of.update({r["id_number"]: r["id"] for r in new_rows})
 
     # Records already held, and the credits that a supersede would reverse.
@@ -372,7 +403,7 @@ def _append(
     ids = _flush(session, pending)
     if new_records:
         session.execute(
-            insert(Record),
+            _RECORDS.insert(),
             [
                 {
                     "source_id": source_id,

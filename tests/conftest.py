@@ -123,3 +123,9 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
 def session(session_factory: sessionmaker[Session]) -> Iterator[Session]:
     with session_factory() as s:
         yield s
+
+
+@pytest.fixture
+def pg_db_url(sqlite_template: Path, pg_template: str | None, tmp_path: Path) -> Iterator[str]:
+    """A freshly migrated PostgreSQL database only (for PostgreSQL-specific behaviour)."""
+    yield from fresh_database("postgresql", sqlite_template, pg_template, tmp_path)

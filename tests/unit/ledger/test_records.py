@@ -1,0 +1,94 @@
+"""Parsing records as platforms send them: every bad field named, nothing crashes."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from ledger.errors import ValidationError
+from ledger.records import parse_record
+from tests.factories import record
+
+TODAY = dt.date(2026, 11, 21)
+
+
+def errors_of(raw: object) -> dict[str, list[str]]:
+    with pytest.raises(ValidationError) as caught:
+        parse_record(raw, today=TODAY)
+    return caught.value.errors
+
+
+def test_a_valid_record_parses_to_domain_values() -> None:
+    rec = parse_record(
+        record("r1", hours="1.5", course={"code": "C1", "title": "安全"}), today=TODAY
+    )
+    assert (rec.external_id, str(rec.hours), rec.year, rec.course_title) == (
+        "r1",
+        "1.5",
+        2024,
+        "安全",
+    )
+
+
+def test_every_invalid_field_is_reported_at_once() -> None:
+    bad = record("r1", hours="1.55", category="misc", completed_on="2030-01-01")
+    bad["id_number"] = "110105194912310021"
+    errs = errors_of(bad)
+    assert set(errs) == {"hours", "category", "completed_on", "id_number"}
+    assert "110105194912310021" not in str(errs)
+
+
+@pytest.mark.parametrize("field", ["external_id", "name"])
+def test_empty_strings_are_refused(field: str) -> None:
+    assert errors_of(record("r1") | {field: "  "})[field] == ["must not be empty"]
+
+
+def test_a_ten_megabyte_name_is_refused() -> None:
+    assert errors_of(record("r1", name="张" * 10_000_000))["name"] == [
+        "must be at most 100 characters"
+    ]
+
+
+@pytest.mark.parametrize(
+    "garbage",
+    [None, [], "text", 3, {"external_id": {"a": [1, {"b": None}]}}, {"records": [[[]]]}],
+)
+def test_nested_garbage_is_a_validation_error(garbage: object) -> None:
+    assert errors_of(garbage)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("external_id", 12),
+        ("id_number", 330802),
+        ("name", ["a"]),
+        ("category", 1),
+        ("hours", {"v": 1}),
+        ("completed_on", 20240101),
+        ("course", "C1"),
+    ],
+)
+def test_wrong_types_in_every_field_are_named(field: str, value: object) -> None:
+    assert field in errors_of(record("r1") | {field: value})
+
+
+def test_unknown_fields_and_course_fields_are_refused() -> None:
+    errs = errors_of(record("r1", course={"cod": "x"}) | {"hourz": 1})
+    assert set(errs) == {"hourz", "course.cod"}
+
+
+def test_digest_depends_on_content_not_on_key_order() -> None:
+    a = parse_record(record("r1"), today=TODAY)
+    b = parse_record(dict(reversed(list(record("r1").items()))), today=TODAY)
+    c = parse_record(record("r1", hours="10.5"), today=TODAY)
+    assert a.digest() == b.digest() != c.digest()
+
+
+def test_fast_digest_equals_the_canonical_encoding_of_the_content() -> None:
+    from ledger.canonical import sha256_hex
+
+    for raw in (record("r1"), record("r2", course={"title": "法规"}), record("r3", hours="0.5")):
+        rec = parse_record(raw, today=TODAY)
+        assert rec.digest() == sha256_hex(rec.content())
