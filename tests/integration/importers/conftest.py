@@ -62,3 +62,8 @@ def lite_session(sqlite_url: str) -> Iterator[Session]:
 @pytest.fixture
 def lite_source(lite_session: Session, platform: FakePlatform) -> str:
     return make_source(lite_session, platform)
+
+
+@pytest.fixture
+def cursor_source(session: Session, cursor_platform: FakePlatform) -> str:
+    return make_source(session, cursor_platform)

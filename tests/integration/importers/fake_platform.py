@@ -59,11 +59,14 @@ class FakePlatform:
         self.port = port
 
     # -- data -------------------------------------------------------------------------------
-    def put(self, jlid: str, **fields: Any) -> None:
-        """Create or change a record; it moves to the end of the change feed."""
+    def put(self, jlid: str, /, **fields: Any) -> None:
+        """Create or change a record; it moves to the end of the change feed.
+
+        ``fields`` may even change what the platform sends as ``jlid`` (to send a broken one).
+        """
         with self.lock:
             self.seq += 1
-            record = {**self.records.get(jlid, {}), **fields, "jlid": jlid}
+            record = {"jlid": jlid, **self.records.get(jlid, {}), **fields}
             record["_seq"] = self.seq
             record["gxsj"] = (EPOCH + dt.timedelta(seconds=self.seq)).strftime("%Y-%m-%d %H:%M:%S")
             self.records[jlid] = record
