@@ -11,11 +11,12 @@ one page, whose records are then duplicates.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import logging
 import os
 import socket
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -233,7 +234,11 @@ def import_file(
     info = get_source(session, source_id)
     raw_mapping = mapping if mapping is not None else (info.config or {}).get("file_mapping")
     field_mapping = file_mapping(raw_mapping)
-    pages: Iterable[list[dict[str, Any]]] = read_pages(path, page_size)
+    pages: Iterator[list[dict[str, Any]]] = read_pages(path, page_size)
+    # Read the first page before recording a run: a file that cannot be read at all is refused.
+    first = next(pages, None)
+    if first is not None:
+        pages = itertools.chain([first], pages)
     run_id = start_run(session, source_id, trigger="import", holder=new_holder())
     error: str | None = None
     try:

@@ -67,3 +67,8 @@ def lite_source(lite_session: Session, platform: FakePlatform) -> str:
 @pytest.fixture
 def cursor_source(session: Session, cursor_platform: FakePlatform) -> str:
     return make_source(session, cursor_platform)
+
+
+@pytest.fixture
+def sqlite_session(lite_session: Session) -> Session:
+    return lite_session
