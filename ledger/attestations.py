@@ -17,10 +17,11 @@ import os
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from decimal import Decimal
+from typing import Any, cast
 
 import jwt
-from sqlalchemy import BigInteger, Boolean, Date, ForeignKey, Integer, String, Text, insert, select
+from sqlalchemy import BigInteger, Boolean, Date, ForeignKey, Integer, String, Table, Text, select
 from sqlalchemy import update as sql_update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -34,7 +35,7 @@ from ledger.errors import (
     ValidationError,
 )
 from ledger.models import Base, EntryId, Person
-from ledger.people import mask_id_number
+from ledger.people import mask_id_number, validate_id_number
 from ledger.verifier import TOKEN_TYPE, id_binding_hash
 
 ISSUER_ENV = "CEHOURS_ISSUER"
@@ -107,6 +108,11 @@ class AttestationEvent(Base):
     actor: Mapped[str] = mapped_column(String(128))
     reason: Mapped[str | None] = mapped_column(Text)
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+ATTESTATIONS = cast(Table, Attestation.__table__)
+ATTESTATION_ENTRIES = cast(Table, AttestationEntry.__table__)
+ATTESTATION_EVENTS = cast(Table, AttestationEvent.__table__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,15 +206,15 @@ def entries_digest(entry_ids: Sequence[int]) -> str:
     return hashlib.sha256(canonical_bytes({"entry_ids": sorted(set(entry_ids))})).hexdigest()
 
 
-def _jsonable(value: Any) -> Any:
-    """A claim as plain JSON by the canonical encoding's rules: decimals as strings, dates ISO.
+class ClaimsEncoder(json.JSONEncoder):
+    """JSON for claims: decimals as strings and dates in ISO form, as everywhere in this API."""
 
-    Raises:
-        TypeError: a float or another value with no exact JSON form.
-    """
-    if value is None:
-        return None
-    return json.loads(canonical_bytes({"v": value}))["v"]
+    def default(self, o: Any) -> Any:
+        if isinstance(o, Decimal):
+            return str(o)
+        if isinstance(o, dt.date):
+            return o.isoformat()
+        return super().default(o)
 
 
 def build_claims(
@@ -240,9 +246,9 @@ def build_claims(
             "digest": evaluated.profile_digest,
         },
         "as_of": evaluated.as_of.isoformat(),
-        "window": _jsonable(evaluated.window),
-        "totals": _jsonable(evaluated.totals),
-        "rules": _jsonable(evaluated.rules),
+        "window": evaluated.window,
+        "totals": evaluated.totals,
+        "rules": evaluated.rules,
         "compliant": bool(evaluated.compliant),
         "ledger": {"head": evaluated.head_hash, "entry_count": evaluated.entry_count},
         "entries": {"count": len(ids), "ids": ids, "digest": entries_digest(ids)},
@@ -266,6 +272,7 @@ def sign_claims(claims: Mapping[str, Any], key: signing.LoadedKey) -> str:
         key.private_key,
         algorithm=key.alg,
         headers={"kid": key.kid, "typ": TOKEN_TYPE},
+        json_encoder=ClaimsEncoder,
     )
 
 
@@ -309,29 +316,38 @@ def _evaluate(
 
 def issue_attestation(
     session: Session,
-    person_id: str,
+    person_id: str | None,
     profile_id: str,
     as_of: dt.date | None,
     application_ref: str | None,
     issued_by: str,
     *,
+    id_number: str | None = None,
     kek: bytes | None = None,
     evaluate: Any = None,
 ) -> Issued:
     """Evaluate ``profile_id`` for a person as of a date, sign the result and record it.
 
-    The person's chain head is locked first, so no reversal can slip between the evaluation and
-    the record of what it counted (a reversal after commit finds the attestation and stales it).
-    ``evaluate`` replaces the compliance engine (tests); ``kek`` defaults to the environment's.
+    The person is named by ``person_id`` or, when that is ``None``, by ``id_number``. Their
+    chain head is locked first, so no reversal can slip between the evaluation and the record of
+    what it counted (a reversal after commit finds the attestation and stales it). ``evaluate``
+    replaces the compliance engine (tests); ``kek`` defaults to the environment's.
 
     Raises:
         UnknownPersonError: no such person.
         UnknownProfileError: no such profile or version.
-        ValidationError: a malformed ``application_ref`` or as-of date.
+        ValidationError: a malformed ID number, ``application_ref`` or as-of date.
         SigningKeyError: no active signing key.
         KeyEncryptionKeyError: the KEK is missing or does not open the key.
     """
     ref = _check_application_ref(application_ref)
+    if person_id is None:
+        try:
+            who = Person.id_number == validate_id_number(id_number)
+        except ValueError as exc:
+            raise ValidationError({"id_number": [str(exc)]}) from None
+    else:
+        who = Person.id == person_id
     kek = kek if kek is not None else signing.load_kek()
     run = evaluate or _evaluate
     lifetime = signing.token_lifetime()
@@ -340,13 +356,11 @@ def issue_attestation(
     def transaction() -> Issued:
         with write_transaction(session):
             person = session.execute(
-                select(Person.name, Person.id_number)
-                .where(Person.id == person_id)
-                .with_for_update()
+                select(Person.id, Person.name, Person.id_number).where(who).with_for_update()
             ).first()
             if person is None:
                 raise UnknownPersonError("no such person")
-            evaluated: Evaluated = run(session, person_id, profile_id, as_of)
+            evaluated: Evaluated = run(session, person.id, profile_id, as_of)
             key = signing.active_signing_key(session, kek)
             now = dt.datetime.now(dt.UTC).replace(microsecond=0)
             expires = now + lifetime
@@ -354,7 +368,7 @@ def issue_attestation(
             claims = build_claims(
                 jti=jti,
                 issuer=issuer,
-                person_id=person_id,
+                person_id=person.id,
                 name=person.name,
                 id_number=person.id_number,
                 evaluated=evaluated,
@@ -363,33 +377,33 @@ def issue_attestation(
                 application_ref=ref,
             )
             token = sign_claims(claims, key)
-            session.execute(
-                insert(Attestation),
-                [
-                    {
-                        "jti": jti,
-                        "person_id": person_id,
-                        "profile_id": evaluated.profile_id,
-                        "profile_version": evaluated.profile_version,
-                        "profile_digest": evaluated.profile_digest,
-                        "as_of": evaluated.as_of,
-                        "application_ref": ref,
-                        "kid": key.kid,
-                        "token": token,
-                        "compliant": bool(evaluated.compliant),
-                        "status": AttestationState.VALID,
-                        "status_reason": None,
-                        "status_changed_at": now,
-                        "issued_by": issued_by,
-                        "issued_at": now,
-                        "expires_at": expires,
-                    }
-                ],
+            # Core inserts: the ORM's unit of work adds nothing here but time per issuance.
+            conn = session.connection()
+            conn.execute(
+                ATTESTATIONS.insert(),
+                {
+                    "jti": jti,
+                    "person_id": person.id,
+                    "profile_id": evaluated.profile_id,
+                    "profile_version": evaluated.profile_version,
+                    "profile_digest": evaluated.profile_digest,
+                    "as_of": evaluated.as_of,
+                    "application_ref": ref,
+                    "kid": key.kid,
+                    "token": token,
+                    "compliant": bool(evaluated.compliant),
+                    "status": AttestationState.VALID,
+                    "status_reason": None,
+                    "status_changed_at": now,
+                    "issued_by": issued_by,
+                    "issued_at": now,
+                    "expires_at": expires,
+                },
             )
             ids = claims["entries"]["ids"]
             if ids:
-                session.execute(
-                    insert(AttestationEntry), [{"jti": jti, "entry_id": i} for i in ids]
+                conn.execute(
+                    ATTESTATION_ENTRIES.insert(), [{"jti": jti, "entry_id": i} for i in ids]
                 )
             _record(session, [jti], "issued", AttestationState.VALID, issued_by, None, now)
             return Issued(jti, token, bool(evaluated.compliant), expires, key.kid)
@@ -406,8 +420,8 @@ def _record(
     reason: str | None,
     at: dt.datetime,
 ) -> None:
-    session.execute(
-        insert(AttestationEvent),
+    session.connection().execute(
+        ATTESTATION_EVENTS.insert(),
         [
             {"jti": j, "event": event, "status": status, "actor": actor, "reason": reason, "at": at}
             for j in jtis

@@ -23,7 +23,6 @@ from api.errors import Problem
 from api.resources.base import Blueprint
 from ledger import attestations, signing
 from ledger.errors import KeyEncryptionKeyError, SigningKeyError
-from ledger.services import find_person_id
 
 blp = Blueprint(
     "attestations",
@@ -156,7 +155,7 @@ def _ensure_dev_key() -> None:
 
 
 @blp.route("/.well-known/jwks.json")
-@blp.response(200, JwksSchema)
+@blp.response(200, JwksSchema, content_type="application/jwk-set+json")
 def jwks() -> Response:
     """The issuer's public keys (JWK Set)
 
@@ -175,18 +174,17 @@ def jwks() -> Response:
 
 
 def _issue(args: dict[str, Any]) -> attestations.Issued:
-    session = db_session()
-    person_id = args.get("person_id") or find_person_id(session, args["id_number"])
     _ensure_dev_key()
     client = current_client()
     try:
         issued = attestations.issue_attestation(
-            session,
-            person_id,
+            db_session(),
+            args.get("person_id"),
             args["profile"],
             args.get("as_of"),
             args.get("application_ref"),
             f"client:{client.id}:{client.name}",
+            id_number=args.get("id_number"),
             kek=_kek(current_app._get_current_object()),  # type: ignore[attr-defined]
         )
     except (SigningKeyError, KeyEncryptionKeyError) as exc:

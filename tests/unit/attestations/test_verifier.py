@@ -14,7 +14,7 @@ import jwt
 import pytest
 
 from ledger import signing
-from ledger.attestations import Evaluated, build_claims, entries_digest, sign_claims
+from ledger.attestations import ClaimsEncoder, Evaluated, build_claims, entries_digest, sign_claims
 from ledger.verifier import TOKEN_TYPE, Reason, id_binding_hash, verify_token
 from tests.factories import id_number
 
@@ -70,7 +70,9 @@ def claims(**changes: Any) -> dict[str, Any]:
 
 
 def b64(data: dict[str, Any]) -> str:
-    return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
+    return (
+        base64.urlsafe_b64encode(json.dumps(data, cls=ClaimsEncoder).encode()).rstrip(b"=").decode()
+    )
 
 
 KEY = make_key()
@@ -136,7 +138,11 @@ def test_attack_hs256_signed_with_the_public_key_as_secret_is_wrong_alg() -> Non
 def test_attack_es256_header_on_an_ed25519_key_is_wrong_alg() -> None:
     other = make_key("ES256")
     token = jwt.encode(
-        claims(), other.private_key, algorithm="ES256", headers={"kid": KEY.kid, "typ": TOKEN_TYPE}
+        claims(),
+        other.private_key,
+        algorithm="ES256",
+        headers={"kid": KEY.kid, "typ": TOKEN_TYPE},
+        json_encoder=ClaimsEncoder,
     )
     assert verify(token) == Reason.WRONG_ALG
 
@@ -195,7 +201,11 @@ def test_status_of_another_attestation_or_nonsense_fails_closed() -> None:
 
 def test_wrong_typ_and_wrong_issuer() -> None:
     plain = jwt.encode(
-        claims(), KEY.private_key, algorithm="EdDSA", headers={"kid": KEY.kid, "typ": "JWT"}
+        claims(),
+        KEY.private_key,
+        algorithm="EdDSA",
+        headers={"kid": KEY.kid, "typ": "JWT"},
+        json_encoder=ClaimsEncoder,
     )
     assert verify(plain) == Reason.WRONG_TYP
     assert verify(sign_claims(claims(iss="https://evil.example/"), KEY)) == Reason.WRONG_ISSUER

@@ -1,0 +1,200 @@
+"""Attestations over HTTP: issuance rate vs the trivial endpoint, and offline verification rate.
+
+    .venv/bin/python bench/attest.py [--count 10000] [--people 1000] [--backend postgresql]
+                                     [--workers 2] [--threads 8] [--clients 8]
+
+Starts gunicorn on 127.0.0.1 serving ``create_app()`` on a fresh migrated database with an
+active Ed25519 key and a filing client, then, in the same run and with the same client pool:
+``GET /healthz`` ``count`` times (the baseline), ``POST /v1/attestations`` ``count`` times
+(spread over ``people`` people with hours), and verifies every token offline against the JWKS
+fetched from the server (signature, claims, ID binding). Prints issuance/s, verification/s
+and issuance as a share of the trivial rate (target: at least 40%).
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import requests
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench._common import fresh_database, generate_records, postgres_available
+from ledger import signing
+from ledger.credentials import create_client
+from ledger.db import make_engine, make_session_factory
+from ledger.people import make_id_number
+from ledger.services import append_records
+from ledger.sources import add_source
+from ledger.verifier import verify_token
+
+ISSUER = "https://cehours.bench/"
+PROFILE = "quzhou-2020-intermediate"
+AS_OF = "2021-12-31"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def id_number_of(person: int) -> str:
+    import datetime as dt
+
+    born = dt.date(1960, 1, 1) + dt.timedelta(days=person // 1000)
+    return make_id_number("330802", born, person % 1000)
+
+
+def seed(url: str, people: int) -> tuple[str, str]:
+    """Hours for ``people`` people (about 12 records each), a signing key and a filing key."""
+    engine = make_engine(url)
+    sessions = make_session_factory(engine)
+    with sessions() as session:
+        add_source(session, "bench", kind="city", region_code="330800", display_name="bench")
+        records = list(generate_records(people * 12, people, years=3))
+        for i in range(0, len(records), 1000):
+            append_records(session, "bench", records[i : i + 1000], actor="bench")
+        kek_text = signing.new_kek_text()
+        signing.create_key(session, signing.parse_kek(kek_text), actor="bench")
+        _, key = create_client(session, name="bench filing", role="filing")
+    engine.dispose()
+    return kek_text, key
+
+
+def start_server(
+    url: str, kek_text: str, port: int, workers: int, threads: int
+) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "CEHOURS_DATABASE_URL": url,
+        signing.KEK_ENV: kek_text,
+        "CEHOURS_ISSUER": ISSUER,
+    }
+    command = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "api.app:create_app()",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        str(workers),
+        "--worker-class",
+        "gthread",
+        "--threads",
+        str(threads),
+        "--log-level",
+        "warning",
+    ]
+    server = subprocess.Popen(
+        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1).ok:
+                return server
+        except requests.RequestException:
+            time.sleep(0.2)
+    server.kill()
+    raise SystemExit("gunicorn did not come up")
+
+
+def _healthz(job: tuple[str, int]) -> int:
+    base, n = job
+    ok = 0
+    with requests.Session() as http:
+        for _ in range(n):
+            ok += http.get(f"{base}/healthz", timeout=30).status_code == 200
+    return ok
+
+
+def _issue(job: tuple[str, str, list[int]]) -> list[tuple[int, str]]:
+    base, key, people = job
+    out = []
+    with requests.Session() as http:
+        http.headers["Authorization"] = f"Bearer {key}"
+        for person in people:
+            response = http.post(
+                f"{base}/v1/attestations",
+                json={"id_number": id_number_of(person), "profile": PROFILE, "as_of": AS_OF},
+                timeout=30,
+            )
+            if response.status_code != 201:
+                raise SystemExit(f"issuance failed: {response.status_code} {response.text}")
+            out.append((person, response.json()["token"]))
+    return out
+
+
+def timed(pool: Any, fn: Any, jobs: list[Any]) -> tuple[float, list[Any]]:
+    started = time.perf_counter()
+    results = pool.map(fn, jobs)
+    return time.perf_counter() - started, results
+
+
+def run(backend: str, count: int, people: int, workers: int, threads: int, clients: int) -> None:
+    url = fresh_database(backend, "bench_attest")
+    kek_text, key = seed(url, people)
+    port = free_port()
+    server = start_server(url, kek_text, port, workers, threads)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        with multiprocessing.get_context("fork").Pool(clients) as pool:
+            per = count // clients
+            # Warm both paths (connections, caches, the opened signing key) before timing.
+            pool.map(_healthz, [(base, 20)] * clients)
+            pool.map(_issue, [(base, key, [i % people for i in range(5)])] * clients)
+            trivial_s, oks = timed(pool, _healthz, [(base, per)] * clients)
+            assert sum(oks) == per * clients
+            jobs = [
+                (base, key, [(c * per + i) % people for i in range(per)]) for c in range(clients)
+            ]
+            issue_s, issued = timed(pool, _issue, jobs)
+        tokens = [t for chunk in issued for t in chunk]
+        jwks = requests.get(f"{base}/.well-known/jwks.json", timeout=10).json()
+    finally:
+        server.terminate()
+        server.wait(20)
+    started = time.perf_counter()
+    failures = 0
+    for person, token in tokens:
+        result = verify_token(token, jwks, issuer=ISSUER, id_number=id_number_of(person))
+        failures += not result.ok
+    verify_s = time.perf_counter() - started
+    n = per * clients
+    trivial_rate = n / trivial_s
+    issue_rate = n / issue_s
+    print(f"backend={backend} attestations={n} people={people} profile={PROFILE}")
+    print(f"server: gunicorn {workers} workers x {threads} threads; clients: {clients} processes")
+    print(f"trivial  GET /healthz         {trivial_rate:9.0f} req/s")
+    print(f"issuance POST /v1/attestations {issue_rate:9.0f} req/s")
+    print(f"verification (offline, 1 core) {n / verify_s:9.0f} tokens/s  failures={failures}")
+    ratio = issue_rate / trivial_rate
+    verdict = "OK" if ratio >= 0.40 else "BELOW TARGET"
+    print(f"ratio issuance/trivial = {ratio:.1%} (target >= 40%): {verdict}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--count", type=int, default=10_000)
+    parser.add_argument("--people", type=int, default=1_000)
+    parser.add_argument("--backend", choices=["sqlite", "postgresql"], default=None)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--clients", type=int, default=8)
+    args = parser.parse_args()
+    backend = args.backend or ("postgresql" if postgres_available() else "sqlite")
+    run(backend, args.count, args.people, args.workers, args.threads, args.clients)
+
+
+if __name__ == "__main__":
+    main()
