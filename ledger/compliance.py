@@ -319,7 +319,6 @@ def _cancelled(entries: Iterable[EntryFact]) -> dict[int, EntryFact]:
 
 def decide_industry(
     profile: Profile,
-    frame: Frame,
     requested: bool | None,
     has_industry_credit: Callable[[], bool],
 ) -> bool:
@@ -396,7 +395,6 @@ def judge_entries(
     policy = profile.source_policy
     industry = decide_industry(
         profile,
-        frame,
         requested_industry,
         lambda: any(c.source_kind == policy.industry_platform for c in candidates),
     )
@@ -475,7 +473,7 @@ def sums_from_balances(
             for v in open_judgement.verdicts
         )
 
-    industry = decide_industry(profile, frame, requested_industry, has_industry_credit)
+    industry = decide_industry(profile, requested_industry, has_industry_credit)
     authority = policy.industry_platform if industry else policy.hours_of_record
     result = Judgement(industry=industry, decided_by=_decided_by(profile, requested_industry))
     fallback: list[int] = []

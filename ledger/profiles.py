@@ -14,7 +14,7 @@ import json
 import os
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -456,8 +456,6 @@ def parse_profile(document: Any, *, origin: str | None = None) -> Profile:
 
 
 def _with_digest(profile: Profile) -> Profile:
-    from dataclasses import replace
-
     return replace(profile, digest=sha256_hex(profile.content()))
 
 
