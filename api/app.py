@@ -34,7 +34,7 @@ from api.auth import SECURITY_SCHEME
 from api.config import configure
 from api.db import EXTENSION, Database, close_session, db_engine, db_session
 from api.errors import PROBLEM_JSON, register_error_handlers
-from api.resources import attestations, compliance, health, people, profiles, records
+from api.resources import attestations, compliance, health, people, profiles, records, sync
 from api.resources.base import ProblemSchema, loads
 from ledger.db import make_engine, make_session_factory
 from ledger.people import mask_id_number
@@ -48,6 +48,7 @@ BLUEPRINTS: list[flask_smorest.Blueprint] = [
     attestations.blp,
     profiles.blp,
     compliance.blp,
+    sync.blp,
 ]
 """Every resource's blueprint, registered in this order (see the module docstring)."""
 
