@@ -34,6 +34,7 @@ from ledger.errors import LedgerError
 from ledger.services import RecordResult, Status, append_records
 from ledger.sources import get_source
 from ledger.sync_state import (
+    IMPORT,
     PageCounts,
     Quarantine,
     RunInfo,
@@ -239,7 +240,7 @@ def import_file(
     first = next(pages, None)
     if first is not None:
         pages = itertools.chain([first], pages)
-    run_id = start_run(session, source_id, trigger="import", holder=new_holder())
+    run_id = start_run(session, source_id, trigger=IMPORT, holder=new_holder())
     error: str | None = None
     try:
         for rows in pages:

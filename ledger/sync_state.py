@@ -31,6 +31,8 @@ from ledger.people import mask_id_number
 RUNNING = "running"
 SUCCEEDED = "succeeded"
 FAILED = "failed"
+IMPORT = "import"
+ABANDONED = "abandoned: the process running it ended before it finished"
 # Anything shaped like a resident ID number (15 or 18 characters), valid or not: a record is
 # often quarantined precisely because its ID number is wrong, and it must still be masked.
 _ID_LIKE = re.compile(r"\d{6}[0-9*]{6,8}[0-9*]{3}[0-9Xx*]")
@@ -256,6 +258,9 @@ def get_cursor(session: Session, source_id: str) -> dict[str, Any] | None:
 def start_run(session: Session, source_id: str, *, trigger: str, holder: str) -> int:
     """Record the start of a run and return its id.
 
+    A sync (which holds the source's lease) also closes the source's syncs that are still
+    ``running`` under another holder: their process died, or its lease could not have expired.
+
     Raises:
         UnknownSourceError: no such source.
     """
@@ -264,6 +269,17 @@ def start_run(session: Session, source_id: str, *, trigger: str, holder: str) ->
         with write_transaction(session):
             if session.get(Source, source_id) is None:
                 raise UnknownSourceError(f"unknown source {source_id!r}")
+            if trigger != IMPORT:
+                session.execute(
+                    update(SyncRun)
+                    .where(
+                        SyncRun.source_id == source_id,
+                        SyncRun.status == RUNNING,
+                        SyncRun.trigger != IMPORT,
+                        SyncRun.holder != holder,
+                    )
+                    .values(status=FAILED, finished_at=_now(), error=ABANDONED)
+                )
             run = SyncRun(
                 source_id=source_id,
                 trigger=trigger,
