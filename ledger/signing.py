@@ -34,10 +34,10 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from sqlalchemy import JSON, String, Text, func, select
+from sqlalchemy import JSON, Index, String, Text, func, select, text
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from ledger.db import UTCDateTime, read_transaction, write_transaction
+from ledger.db import UTCDateTime, read_transaction, run_with_retries, write_transaction
 from ledger.errors import (
     KeyEncryptionKeyError,
     SigningKeyError,
@@ -71,6 +71,16 @@ class SigningKey(Base):
     """An attestation signing key: public JWK in clear, private key sealed under the KEK."""
 
     __tablename__ = "signing_keys"
+    # At most one active key, even when two servers create a development key at the same moment.
+    __table_args__ = (
+        Index(
+            "uq_signing_keys_one_active",
+            "status",
+            unique=True,
+            sqlite_where=text("status = 'active'"),
+            postgresql_where=text("status = 'active'"),
+        ),
+    )
 
     kid: Mapped[str] = mapped_column(String(64), primary_key=True)
     alg: Mapped[str] = mapped_column(String(16))
@@ -349,11 +359,17 @@ def create_key(
         SigningKeyError: a key is already active (rotate instead).
         ValidationError: an unsupported algorithm.
     """
-    now = _now()
-    with write_transaction(session):
-        if _active(session) is not None:
-            raise SigningKeyError("a signing key is already active; rotate it instead")
-        return _info(_new_key(session, kek, alg, actor, now), now)
+
+    def transaction() -> KeyInfo:
+        now = _now()
+        with write_transaction(session):
+            if _active(session) is not None:
+                raise SigningKeyError("a signing key is already active; rotate it instead")
+            key = _new_key(session, kek, alg, actor, now)
+            session.flush()
+            return _info(key, now)
+
+    return run_with_retries(transaction)
 
 
 def ensure_active_key(
@@ -364,12 +380,18 @@ def ensure_active_key(
     Raises:
         ValidationError: an unsupported algorithm.
     """
-    now = _now()
-    with write_transaction(session):
-        key = _active(session)
-        if key is None:
-            key = _new_key(session, kek, alg, actor, now)
-        return _info(key, now)
+
+    def transaction() -> KeyInfo:
+        now = _now()
+        with write_transaction(session):
+            key = _active(session)
+            if key is None:
+                key = _new_key(session, kek, alg, actor, now)
+                session.flush()
+            return _info(key, now)
+
+    # A concurrent creator wins the unique index; the retry then finds its key.
+    return run_with_retries(transaction)
 
 
 def _latest_expiry(session: Session, kid: str) -> dt.datetime | None:
@@ -391,19 +413,25 @@ def rotate_key(
     Raises:
         ValidationError: an unsupported algorithm.
     """
-    now = _now()
     lifetime = token_lifetime()
-    with write_transaction(session):
-        old = _active(session)
-        new = _new_key(session, kek, alg or (old.alg if old else DEFAULT_ALGORITHM), actor, now)
-        if old is None:
-            return _info(new, now), None
-        latest = _latest_expiry(session, old.kid)
-        old.status = KeyStatus.VERIFY_ONLY
-        old.rotated_at = now
-        old.rotated_by = actor
-        old.publish_until = max(filter(None, [latest, now + lifetime]))
-        return _info(new, now), _info(old, now)
+
+    def transaction() -> tuple[KeyInfo, KeyInfo | None]:
+        now = _now()
+        with write_transaction(session):
+            old = _active(session)
+            if old is not None:
+                latest = _latest_expiry(session, old.kid)
+                old.status = KeyStatus.VERIFY_ONLY
+                old.rotated_at = now
+                old.rotated_by = actor
+                old.publish_until = max(filter(None, [latest, now + lifetime]))
+                # The old key leaves "active" before the new one enters it (one active key).
+                session.flush()
+            new = _new_key(session, kek, alg or (old.alg if old else DEFAULT_ALGORITHM), actor, now)
+            session.flush()
+            return _info(new, now), (_info(old, now) if old is not None else None)
+
+    return run_with_retries(transaction)
 
 
 def retire_key(session: Session, kid: str, *, reason: str, actor: str) -> KeyInfo:

@@ -43,6 +43,15 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("kid", name=op.f("pk_signing_keys")),
     )
     op.create_index(op.f("ix_signing_keys_status"), "signing_keys", ["status"], unique=False)
+    # At most one active key (two servers creating a development key at once cannot both win).
+    op.create_index(
+        "uq_signing_keys_one_active",
+        "signing_keys",
+        ["status"],
+        unique=True,
+        sqlite_where=sa.text("status = 'active'"),
+        postgresql_where=sa.text("status = 'active'"),
+    )
     op.create_table(
         "attestations",
         sa.Column("jti", sa.String(length=40), nullable=False),
@@ -113,5 +122,6 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_attestations_person_id"), table_name="attestations")
     op.drop_index(op.f("ix_attestations_kid"), table_name="attestations")
     op.drop_table("attestations")
+    op.drop_index("uq_signing_keys_one_active", table_name="signing_keys")
     op.drop_index(op.f("ix_signing_keys_status"), table_name="signing_keys")
     op.drop_table("signing_keys")

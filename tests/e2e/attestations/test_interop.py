@@ -145,3 +145,27 @@ def test_cehours_verify_against_the_running_service(
     revoked = _cli("verify", issued["token"], *common)
     assert revoked.returncode == 1
     assert revoked.stdout.startswith("FAIL revoked")
+
+
+def _readme_example() -> str:
+    readme = (Path(__file__).resolve().parents[3] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Attestations", 1)[1].split("\n## ", 1)[0]
+    return section.split("```python\n", 1)[1].split("```", 1)[0]
+
+
+def test_the_readme_pyjwt_example_verifies_a_live_token(
+    service: tuple[str, dict[str, str], Session, bytes], capsys: pytest.CaptureFixture[str]
+) -> None:
+    base, keys, session, kek = service
+    signing.create_key(session, kek, actor="ops")
+    issued = _issue(base, keys, "a")
+    code = _readme_example()
+    assert len(code.strip().splitlines()) <= 14
+    placeholder = 'BASE, ISSUER = "https://cehours.example", "https://cehours.example/"'
+    assert placeholder in code
+    code = code.replace(placeholder, f"BASE, ISSUER = {base!r}, {ISSUER!r}")
+    # The README's example is the subject under test, run as a filing system would run it.
+    exec(code, {"token": issued["token"], "id_number": id_number(1)})  # noqa: S102
+    assert capsys.readouterr().out.startswith("True {")
+    with pytest.raises(AssertionError):
+        exec(code, {"token": issued["token"], "id_number": id_number(2)})  # noqa: S102

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+import sqlalchemy as sa
 from sqlalchemy import select, text
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from ledger import signing
 from ledger.errors import SigningKeyError, UnknownSigningKeyError, ValidationError
@@ -114,3 +117,33 @@ def test_ensure_active_key_creates_only_when_missing(session: Session, kek: byte
 def test_no_active_key_means_no_signing(session: Session, kek: bytes) -> None:
     with pytest.raises(SigningKeyError, match="keys create"), session.begin():
         signing.active_signing_key(session, kek)
+
+
+def test_servers_creating_a_development_key_at_once_end_with_one(
+    session_factory: sessionmaker[Session], kek: bytes
+) -> None:
+    barrier = threading.Barrier(4)
+
+    def start() -> str:
+        with session_factory() as own:
+            barrier.wait()
+            return signing.ensure_active_key(own, kek, actor="dev").kid
+
+    with ThreadPoolExecutor(4) as pool:
+        kids = set(pool.map(lambda _: start(), range(4)))
+    assert len(kids) == 1
+    with session_factory() as own:
+        assert [k.status for k in signing.list_keys(own)] == [signing.KeyStatus.ACTIVE]
+
+
+def test_at_most_one_active_key_is_enforced_by_the_database(session: Session, kek: bytes) -> None:
+    key = signing.create_key(session, kek, actor="ops")
+    with pytest.raises(sa.exc.IntegrityError), session.begin():
+        session.execute(
+            text(
+                "INSERT INTO signing_keys (kid, alg, public_jwk, private_key_sealed, status,"
+                " created_at, created_by) SELECT 'other', alg, public_jwk, private_key_sealed,"
+                " status, created_at, created_by FROM signing_keys WHERE kid = :kid"
+            ),
+            {"kid": key.kid},
+        )
