@@ -551,12 +551,17 @@ def mask_text(text: str) -> str:
     return _ID_LIKE.sub(lambda m: mask_id_number(m.group(0)), text)
 
 
+def _mask_id_value(value: str) -> str:
+    # A value too short to be an ID number is usually a cut-off one: mask all of it.
+    return mask_id_number(value) if len(value) >= 15 else "*" * len(value)
+
+
 def mask_payload(payload: Any, id_field: str | None = None) -> Any:
     """A copy of a raw payload safe to display: the ID field and anything ID-shaped masked."""
     if isinstance(payload, Mapping):
         return {
             str(k): (
-                mask_id_number(str(v))
+                _mask_id_value(str(v))
                 if id_field is not None and k == id_field and v is not None
                 else mask_payload(v, id_field)
             )
