@@ -29,12 +29,22 @@ from flask import Flask, Response, g, has_request_context, request
 from flask.json.provider import DefaultJSONProvider
 from flask_smorest.utils import prepare_response
 
-from api import docs
+from api import docs, pages
 from api.auth import SECURITY_SCHEME
 from api.config import configure
 from api.db import EXTENSION, Database, close_session, db_engine, db_session
 from api.errors import PROBLEM_JSON, register_error_handlers
-from api.resources import attestations, compliance, health, people, profiles, records, sync
+from api.resources import (
+    attestations,
+    compliance,
+    health,
+    me,
+    people,
+    profiles,
+    records,
+    sync,
+    transcripts,
+)
 from api.resources.base import ProblemSchema, loads
 from ledger.db import make_engine, make_session_factory
 from ledger.people import mask_id_number
@@ -49,6 +59,8 @@ BLUEPRINTS: list[flask_smorest.Blueprint] = [
     profiles.blp,
     compliance.blp,
     sync.blp,
+    transcripts.blp,
+    me.blp,
 ]
 """Every resource's blueprint, registered in this order (see the module docstring)."""
 
@@ -125,6 +137,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     for blueprint in BLUEPRINTS:
         api.register_blueprint(blueprint)
     app.register_blueprint(docs.bp)
+    pages.init_app(app)
 
     app.before_request(_start_request)
     app.after_request(_finish_request)

@@ -107,3 +107,15 @@ class LeaseLostError(ConflictError):
     """Another process took a source's sync lease while this one was still syncing it."""
 
     code = "sync-lease-lost"
+
+
+class IdentityTokenError(LedgerError):
+    """An individual's identity token was refused (forged, expired, wrong issuer ...)."""
+
+    code = "invalid-identity-token"
+
+
+class IdentityConfigError(LedgerError):
+    """The identity provider's configuration is missing or not acceptable."""
+
+    code = "identity-not-configured"

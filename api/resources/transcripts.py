@@ -1,0 +1,107 @@
+"""Transcripts over HTTP: ``GET /v1/people/{person_id}/transcript`` (filing and admin keys).
+
+The individual's own transcript is ``GET /v1/me/transcript`` (:mod:`api.resources.me`).
+"""
+
+from __future__ import annotations
+
+import json
+
+import marshmallow as ma
+from flask import Response, current_app
+
+from api.auth import require_role
+from api.db import db_session
+from api.resources.base import Blueprint
+from ledger.transcripts import Transcript, build_transcript
+
+blp = Blueprint(
+    "transcripts",
+    __name__,
+    description="A person's transcript: every entry with its source and status, yearly totals.",
+)
+
+HOURS = {"description": "hours as a decimal string", "example": "18.5"}
+
+
+class TranscriptSourceSchema(ma.Schema):
+    id = ma.fields.String(required=True)
+    name = ma.fields.String(required=True)
+    kind = ma.fields.String(required=True, metadata={"example": "city"})
+
+
+class TranscriptCourseSchema(ma.Schema):
+    code = ma.fields.String(allow_none=True)
+    title = ma.fields.String(allow_none=True)
+    provider = ma.fields.String(allow_none=True)
+
+
+class TranscriptEntrySchema(ma.Schema):
+    entry_id = ma.fields.Integer(required=True)
+    kind = ma.fields.String(required=True, metadata={"description": "credit or reversal"})
+    source = ma.fields.Nested(TranscriptSourceSchema, required=True)
+    external_id = ma.fields.String(required=True)
+    category = ma.fields.String(required=True)
+    hours = ma.fields.String(
+        required=True, metadata={**HOURS, "description": "negative for a reversal"}
+    )
+    completed_on = ma.fields.Date(required=True)
+    year = ma.fields.Integer(required=True)
+    course = ma.fields.Nested(TranscriptCourseSchema, required=True)
+    status = ma.fields.String(
+        required=True,
+        validate=ma.validate.OneOf(["counted", "reversed", "superseded", "duplicate", "reversal"]),
+        metadata={
+            "description": "counted; reversed; superseded (by a corrected record); duplicate"
+            " (the same completion registered on another platform: counted once); reversal"
+            " (the correcting entry itself)"
+        },
+    )
+    detail = ma.fields.String(allow_none=True)
+    related_entry_id = ma.fields.Integer(
+        allow_none=True,
+        metadata={"description": "the reversal, the correcting entry, or the twin that counts"},
+    )
+
+
+class TranscriptLedgerSchema(ma.Schema):
+    head_hash = ma.fields.String(allow_none=True)
+    entry_count = ma.fields.Integer(required=True)
+
+
+class TranscriptSchema(ma.Schema):
+    person_id = ma.fields.String(required=True)
+    name = ma.fields.String(required=True)
+    id_number_masked = ma.fields.String(required=True, metadata={"example": "330802********123X"})
+    generated_on = ma.fields.Date(required=True)
+    totals = ma.fields.Dict(
+        keys=ma.fields.String(),
+        values=ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.String()),
+        required=True,
+        metadata={"description": "year -> category (and total) -> counted hours"},
+    )
+    entries = ma.fields.List(ma.fields.Nested(TranscriptEntrySchema), required=True)
+    ledger = ma.fields.Nested(TranscriptLedgerSchema, required=True)
+
+
+def transcript_response(transcript: Transcript) -> Response:
+    """The transcript as JSON (``to_dict`` is JSON-ready and matches :class:`TranscriptSchema`)."""
+    body = json.dumps(transcript.to_dict(), ensure_ascii=False, separators=(",", ":"))
+    response = current_app.response_class(body, mimetype="application/json")
+    # Personal data: never kept by a shared cache.
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@blp.route("/v1/people/<string:person_id>/transcript")
+@blp.response(200, TranscriptSchema)
+@blp.alt_response(404, response="NOT_FOUND")
+@require_role("filing")
+def person_transcript(person_id: str) -> Response:
+    """A person's transcript (filing systems)
+
+    Every entry with its source, course, date, hours and status (counted, reversed,
+    superseded, duplicate of another platform's entry), and counted hours per year and
+    category. 404 for an unknown person.
+    """
+    return transcript_response(build_transcript(db_session(), person_id))
