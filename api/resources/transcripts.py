@@ -5,13 +5,18 @@ The individual's own transcript is ``GET /v1/me/transcript`` (:mod:`api.resource
 
 from __future__ import annotations
 
+import functools
 import json
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
 
 import marshmallow as ma
 from flask import Response, current_app
 
-from api.auth import require_role
+from api.auth import bearer_key, require_role
 from api.db import db_session
+from api.errors import Problem
+from api.identity import looks_like_jwt, session_person
 from api.resources.base import Blueprint
 from ledger.transcripts import Transcript, build_transcript
 
@@ -21,6 +26,7 @@ blp = Blueprint(
     description="A person's transcript: every entry with its source and status, yearly totals.",
 )
 
+F = TypeVar("F", bound=Callable[..., Any])
 HOURS = {"description": "hours as a decimal string", "example": "18.5"}
 
 
@@ -84,6 +90,25 @@ class TranscriptSchema(ma.Schema):
     ledger = ma.fields.Nested(TranscriptLedgerSchema, required=True)
 
 
+def refuse_individuals(view: F) -> F:
+    """Answer 403 to an individual (identity token or browser session) before the API-key
+    check: a person reaches their own transcript at ``/v1/me/transcript`` only."""
+
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        credential = bearer_key()
+        individual = looks_like_jwt(credential) if credential else session_person() is not None
+        if individual:
+            raise Problem(
+                403,
+                "Individuals see their own transcript at /v1/me/transcript.",
+                code="forbidden",
+            )
+        return view(*args, **kwargs)
+
+    return cast(F, wrapper)
+
+
 def transcript_response(transcript: Transcript) -> Response:
     """The transcript as JSON (``to_dict`` is JSON-ready and matches :class:`TranscriptSchema`)."""
     body = json.dumps(transcript.to_dict(), ensure_ascii=False, separators=(",", ":"))
@@ -96,6 +121,7 @@ def transcript_response(transcript: Transcript) -> Response:
 @blp.route("/v1/people/<string:person_id>/transcript")
 @blp.response(200, TranscriptSchema)
 @blp.alt_response(404, response="NOT_FOUND")
+@refuse_individuals
 @require_role("filing")
 def person_transcript(person_id: str) -> Response:
     """A person's transcript (filing systems)

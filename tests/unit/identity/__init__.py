@@ -1,0 +1,1 @@
+"""Tests of identity-token verification and the development identity provider."""
