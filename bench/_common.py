@@ -103,6 +103,37 @@ def raw_rows(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return rows
 
 
+def ledger_rows(url: str) -> list[dict[str, Any]]:
+    """Every entry row the ledger holds, exactly as stored (the raw baseline inserts these)."""
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        rows = [
+            dict(r) for r in conn.execute(sa.text("SELECT * FROM entries ORDER BY id")).mappings()
+        ]
+    engine.dispose()
+    return rows
+
+
+def raw_entry_insert_rate(url: str, rows: list[dict[str, Any]], batch: int = 500) -> float:
+    """Rows per second inserting the ledger's own entry rows into a plain table of the same
+    columns (no constraints, no indexes, no triggers) with executemany, one transaction per
+    batch: the same rows and commit pattern as the ledger path, without the ledger."""
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("DROP TABLE IF EXISTS raw_entries")
+        conn.exec_driver_sql("CREATE TABLE raw_entries AS SELECT * FROM entries WHERE 1 = 0")
+    table = sa.Table("raw_entries", sa.MetaData(), autoload_with=engine)
+    started = time.perf_counter()
+    for i in range(0, len(rows), batch):
+        with engine.begin() as conn:
+            conn.execute(table.insert(), rows[i : i + batch])
+    elapsed = time.perf_counter() - started
+    with engine.begin() as conn:
+        conn.exec_driver_sql("DROP TABLE raw_entries")
+    engine.dispose()
+    return len(rows) / elapsed
+
+
 def raw_insert_rate(url: str, rows: list[dict[str, Any]], batch: int = 500) -> float:
     """Rows per second inserting ``rows`` into a plain table with executemany, one
     transaction per batch (the same commit pattern as the ledger path)."""

@@ -112,7 +112,7 @@ class Entry(Base):
     actor: Mapped[str] = mapped_column(String(128))
     recorded_at: Mapped[Timestamp]
     prev_hash: Mapped[Sha256 | None]
-    hash: Mapped[Sha256] = mapped_column(unique=True)
+    hash: Mapped[Sha256]
 
 
 class Record(Base):

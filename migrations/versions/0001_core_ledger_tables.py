@@ -107,7 +107,6 @@ def upgrade() -> None:
             ["supersedes_id"], ["entries.id"], name=op.f("fk_entries_supersedes_id_entries")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_entries")),
-        sa.UniqueConstraint("hash", name=op.f("uq_entries_hash")),
         sa.UniqueConstraint("person_id", "seq", name="uq_entries_person_seq"),
         sa.UniqueConstraint("reverses_id", name=op.f("uq_entries_reverses_id")),
         sa.UniqueConstraint(
