@@ -355,7 +355,8 @@ def issue_attestation(
 
     def transaction() -> Issued:
         with write_transaction(session):
-            person = session.execute(
+            conn = session.connection()
+            person = conn.execute(
                 select(Person.id, Person.name, Person.id_number).where(who).with_for_update()
             ).first()
             if person is None:
@@ -377,8 +378,7 @@ def issue_attestation(
                 application_ref=ref,
             )
             token = sign_claims(claims, key)
-            # Core inserts: the ORM's unit of work adds nothing here but time per issuance.
-            conn = session.connection()
+            # Core statements: the ORM's unit of work adds nothing here but time per issuance.
             conn.execute(
                 ATTESTATIONS.insert(),
                 {

@@ -26,6 +26,7 @@ import os
 import secrets
 import stat
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -53,6 +54,7 @@ KEK_FILE_ENV = "CEHOURS_KEY_ENCRYPTION_KEY_FILE"
 LIFETIME_ENV = "CEHOURS_ATTESTATION_LIFETIME_DAYS"
 DEFAULT_LIFETIME = dt.timedelta(days=90)
 DEV_KEK_FILE = "dev-key-encryption-key"
+ACTIVE_KEY_TTL = 5.0
 _SEAL_VERSION = "v1"
 
 
@@ -327,7 +329,7 @@ def _info(key: SigningKey, now: dt.datetime) -> KeyInfo:
     )
 
 
-def _active(session: Session) -> SigningKey | None:
+def _active_row(session: Session) -> SigningKey | None:
     return session.scalars(
         select(SigningKey).where(SigningKey.status == KeyStatus.ACTIVE).with_for_update()
     ).first()
@@ -363,13 +365,16 @@ def create_key(
     def transaction() -> KeyInfo:
         now = _now()
         with write_transaction(session):
-            if _active(session) is not None:
+            if _active_row(session) is not None:
                 raise SigningKeyError("a signing key is already active; rotate it instead")
             key = _new_key(session, kek, alg, actor, now)
             session.flush()
             return _info(key, now)
 
-    return run_with_retries(transaction)
+    try:
+        return run_with_retries(transaction)
+    finally:
+        forget_active_key()
 
 
 def ensure_active_key(
@@ -384,14 +389,17 @@ def ensure_active_key(
     def transaction() -> KeyInfo:
         now = _now()
         with write_transaction(session):
-            key = _active(session)
+            key = _active_row(session)
             if key is None:
                 key = _new_key(session, kek, alg, actor, now)
                 session.flush()
             return _info(key, now)
 
     # A concurrent creator wins the unique index; the retry then finds its key.
-    return run_with_retries(transaction)
+    try:
+        return run_with_retries(transaction)
+    finally:
+        forget_active_key()
 
 
 def _latest_expiry(session: Session, kid: str) -> dt.datetime | None:
@@ -418,20 +426,24 @@ def rotate_key(
     def transaction() -> tuple[KeyInfo, KeyInfo | None]:
         now = _now()
         with write_transaction(session):
-            old = _active(session)
+            old = _active_row(session)
             if old is not None:
                 latest = _latest_expiry(session, old.kid)
                 old.status = KeyStatus.VERIFY_ONLY
                 old.rotated_at = now
                 old.rotated_by = actor
-                old.publish_until = max(filter(None, [latest, now + lifetime]))
+                margin = dt.timedelta(seconds=ACTIVE_KEY_TTL)
+                old.publish_until = max(filter(None, [latest, now + lifetime + margin]))
                 # The old key leaves "active" before the new one enters it (one active key).
                 session.flush()
             new = _new_key(session, kek, alg or (old.alg if old else DEFAULT_ALGORITHM), actor, now)
             session.flush()
             return _info(new, now), (_info(old, now) if old is not None else None)
 
-    return run_with_retries(transaction)
+    try:
+        return run_with_retries(transaction)
+    finally:
+        forget_active_key()
 
 
 def retire_key(session: Session, kid: str, *, reason: str, actor: str) -> KeyInfo:
@@ -457,7 +469,9 @@ def retire_key(session: Session, kid: str, *, reason: str, actor: str) -> KeyInf
         key.retired_at = now
         key.retired_by = actor
         key.retired_reason = reason.strip()
-        return _info(key, now)
+        info = _info(key, now)
+    forget_active_key()
+    return info
 
 
 def list_keys(session: Session) -> list[KeyInfo]:
@@ -486,16 +500,32 @@ def jwks(session: Session, now: dt.datetime | None = None) -> dict[str, Any]:
 
 # Opened private keys, by kid: unsealing per signature would cost more than signing.
 _opened: dict[tuple[str, bytes], LoadedKey] = {}
-_opened_lock = threading.Lock()
+# Which key is active, per database and KEK, remembered for ACTIVE_KEY_TTL seconds: one query
+# less per issuance. Key changes made in this process clear it at once; another process may
+# go on signing with a just-rotated key for up to the TTL, which rotation allows for (the old
+# key stays published ACTIVE_KEY_TTL longer than the lifetime of a token signed at rotation).
+_active: dict[tuple[str, bytes], tuple[float, LoadedKey]] = {}
+_cache_lock = threading.Lock()
+
+
+def forget_active_key() -> None:
+    """Drop the remembered active key (after a key change in this process)."""
+    with _cache_lock:
+        _active.clear()
 
 
 def active_signing_key(session: Session, kek: bytes) -> LoadedKey:
-    """The active key, opened, in the caller's transaction.
+    """The active key, opened, in the caller's transaction (remembered for a few seconds).
 
     Raises:
         SigningKeyError: no key is active (``cehours keys create``).
         KeyEncryptionKeyError: the KEK does not open it.
     """
+    kek_id = hashlib.sha256(kek).digest()
+    where = (session.get_bind().engine.url.render_as_string(hide_password=True), kek_id)
+    remembered = _active.get(where)
+    if remembered is not None and remembered[0] > time.monotonic():
+        return remembered[1]
     row = session.execute(
         select(SigningKey.kid, SigningKey.alg, SigningKey.private_key_sealed).where(
             SigningKey.status == KeyStatus.ACTIVE
@@ -504,10 +534,10 @@ def active_signing_key(session: Session, kek: bytes) -> LoadedKey:
     if row is None:
         raise SigningKeyError("no active signing key; create one with `cehours keys create`")
     kid, alg, sealed = row
-    cache_key = (kid, hashlib.sha256(kek).digest())
-    loaded = _opened.get(cache_key)
+    loaded = _opened.get((kid, kek_id))
     if loaded is None:
         loaded = LoadedKey(kid, alg, unseal(sealed, kek, kid))
-        with _opened_lock:
-            _opened[cache_key] = loaded
+    with _cache_lock:
+        _opened[(kid, kek_id)] = loaded
+        _active[where] = (time.monotonic() + ACTIVE_KEY_TTL, loaded)
     return loaded

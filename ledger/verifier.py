@@ -8,6 +8,7 @@ itself, so the CLI, the public verification page and a filing system's own code 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import hmac
 import json
@@ -109,6 +110,12 @@ def _jwk_for(jwks: Mapping[str, Any], kid: str) -> Mapping[str, Any] | None:
     return None
 
 
+@functools.lru_cache(maxsize=64)
+def _key(jwk_json: str, alg: str) -> jwt.PyJWK:
+    # Building a key object from its JWK costs more than verifying a signature with it.
+    return jwt.PyJWK(json.loads(jwk_json), algorithm=alg)
+
+
 def verify_token(
     token: str,
     jwks: Mapping[str, Any],
@@ -146,7 +153,7 @@ def verify_token(
     if (jwk.get("kty"), jwk.get("crv")) != _KEY_SHAPE[alg] or jwk.get("alg", alg) != alg:
         return _fail(Reason.WRONG_ALG, header)
     try:
-        key = jwt.PyJWK(dict(jwk), algorithm=alg)
+        key = _key(json.dumps(jwk, sort_keys=True), alg)
     except (PyJWKError, InvalidTokenError, ValueError, TypeError):
         return _fail(Reason.UNKNOWN_KID, header)
     moment = now or dt.datetime.now(dt.UTC)
