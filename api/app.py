@@ -17,6 +17,7 @@ Errors are raised, never returned: ``ledger`` errors, ``api.errors.Problem``, or
 from __future__ import annotations
 
 import http
+import json
 import logging
 import re
 import time
@@ -29,7 +30,7 @@ from flask import Flask, Response, g, has_request_context, request
 from flask.json.provider import DefaultJSONProvider
 from flask_smorest.utils import prepare_response
 
-from api import docs, pages
+from api import docs, metrics, pages, settings
 from api.auth import SECURITY_SCHEME
 from api.config import configure
 from api.db import EXTENSION, Database, close_session, db_engine, db_session
@@ -125,11 +126,16 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the application. ``config`` overrides the defaults and ``CEHOURS_*`` variables."""
     app = Flask(__name__)
     configure(app, config)
+    if settings.is_production(app.config):
+        problems = settings.production_problems(app.config)
+        if problems:
+            raise settings.ProductionConfigError(problems)
     app.json = JSONProvider(app)
     # hide_parameters: a database error's message must not carry an ID number into the logs.
     engine = make_engine(
         app.config["DATABASE_URL"], hide_parameters=True, **app.config["ENGINE_OPTIONS"]
     )
+    metrics.instrument_engine(engine)
     app.extensions[EXTENSION] = Database(engine, make_session_factory(engine))
     app.config["API_SPEC_OPTIONS"] = {"info": {"description": API_DESCRIPTION}}
 
@@ -141,8 +147,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     app.before_request(_start_request)
     app.after_request(_finish_request)
+    metrics.init_app(app)
     app.teardown_appcontext(close_session)
-    _configure_logging()
+    _configure_logging(settings.log_format(app.config))
     return app
 
 
@@ -163,6 +170,14 @@ def _finish_request(response: Response) -> Response:
         response.status_code,
         elapsed,
         client.id if client is not None else "-",
+        # The same facts as fields, for JSON logs (the route is the URL rule: no ids in it).
+        extra={
+            "method": request.method,
+            "route": request.url_rule.rule if request.url_rule is not None else None,
+            "status": response.status_code,
+            "duration_ms": round(elapsed, 1),
+            "client": client.id if client is not None else None,
+        },
     )
     return response
 
@@ -196,15 +211,42 @@ class RedactingFormatter(logging.Formatter):
         return redact(super().format(record))
 
 
-def _configure_logging() -> None:
-    """Send the API's logs to stderr with request ids, unless logging is configured already."""
+class JsonFormatter(RedactingFormatter):
+    """One JSON object a line (time, level, logger, message, request_id, exception), redacted."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S") + f".{int(record.msecs):03d}Z",
+            "level": record.levelname,
+            "logger": record.name,
+            "message": redact(record.getMessage()),
+            "request_id": getattr(record, "request_id", "-"),
+        }
+        for key in ("method", "route", "status", "duration_ms", "client"):
+            if hasattr(record, key):
+                entry[key] = getattr(record, key)
+        if record.exc_info:
+            entry["exception"] = redact(self.formatException(record.exc_info))
+        return json.dumps(entry, ensure_ascii=False)
+
+
+JsonFormatter.converter = time.gmtime
+
+
+def _configure_logging(fmt: str = "text") -> None:
+    """Send the API's logs to stderr with request ids, unless logging is configured already.
+
+    ``fmt`` is ``json`` (production's default: one object a line) or ``text``.
+    """
     logger = logging.getLogger("api")
     if logger.handlers or logging.getLogger().handlers:
         return
     handler = logging.StreamHandler()
     handler.addFilter(RequestIdFilter())
     handler.setFormatter(
-        RedactingFormatter("%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s")
+        JsonFormatter()
+        if fmt == "json"
+        else RedactingFormatter("%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s")
     )
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)

@@ -20,6 +20,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.orm import Session, sessionmaker
 
+from importers import metrics
 from importers.config import Schedule, parse_pull_config
 from importers.errors import ImporterError, SourceBusyError
 from importers.runner import new_holder, sync_source
@@ -48,10 +49,22 @@ def run_scheduled_sync(factory: sessionmaker[Session], source_id: str, holder: s
             run = sync_source(session, source_id, trigger="scheduler", holder=holder)
         except SourceBusyError:
             log.info("sync of %s skipped: another process holds its lease", source_id)
+            metrics.count_run(source_id, "busy")
             return "busy"
         except (ImporterError, LedgerError) as exc:
             log.error("sync of %s could not start: %s", source_id, exc)
+            metrics.count_run(source_id, "error")
             return "error"
+    metrics.count_run(
+        source_id,
+        run.status,
+        {
+            "fetched": run.fetched,
+            "created": run.created,
+            "superseded": run.superseded,
+            "rejected": run.rejected,
+        },
+    )
     log.info(
         "sync of %s %s: %d fetched, %d created, %d superseded, %d rejected",
         source_id,

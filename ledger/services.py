@@ -59,11 +59,13 @@ class RecordResult:
 
 @dataclass(frozen=True, slots=True)
 class ReversalResult:
-    """A reversal appended: its entry, and the credit it cancels."""
+    """A reversal appended: its entry, the credit it cancels, and how many attestations that
+    had counted the credit became stale (callers count them in their metrics)."""
 
     entry_id: int
     reversed_entry_id: int
     person_id: str
+    stale_attestations: int = 0
 
 
 @dataclass(slots=True)
@@ -528,13 +530,13 @@ def _reverse(session: Session, entry_id: int, reason: str, actor: str) -> Revers
     pending = _Pending(_now())
     pending.add(chains[target.person_id], _reversal_row(target, reason.strip(), actor))
     (new_id,) = _flush(session, pending)
-    attestations.mark_stale_for_entries(
+    stale = attestations.mark_stale_for_entries(
         session,
         [entry_id],
         reason=f"an entry it counted was reversed: {reason.strip()}",
         actor=actor,
     )
-    return ReversalResult(new_id, entry_id, target.person_id)
+    return ReversalResult(new_id, entry_id, target.person_id, stale)
 
 
 def find_person_id(session: Session, id_number: str) -> str:

@@ -36,9 +36,9 @@ def main() -> None:
 
 
 def _register() -> None:
-    from api.cli import attestations, clients, core, demo, identity, profiles, server, sync
+    from api.cli import attestations, clients, core, demo, identity, ops, profiles, server, sync
 
-    for module in (core, clients, profiles, attestations, sync, server, demo, identity):
+    for module in (core, clients, profiles, attestations, sync, server, demo, ops, identity):
         for command in module.COMMANDS:
             main.add_command(command)
 

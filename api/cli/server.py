@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import os
+import shutil
+import sys
+import tempfile
 from typing import Any
 
 import click
 from flask import Flask
 from gunicorn.app.base import BaseApplication
 
+from api.cli.ops import startup_problems
+from api.settings import BIND_ENV, METRICS_DIR_ENV
 from ledger.db import database_url, make_engine, normalise_url
 from ledger.schema import current_revision, head_revision
 
@@ -38,9 +43,33 @@ class Server(BaseApplication):
         return create_app(self.app_config)
 
 
+def prepare_metrics_dir() -> tuple[str, bool]:
+    """Point prometheus_client's multi-process mode at an empty directory, before any worker
+    starts (samples of a previous server's dead workers must not be added to ours). Returns the
+    directory and whether it was made here (then it is removed when the server stops)."""
+    path = os.environ.get(METRICS_DIR_ENV)
+    if path:
+        os.makedirs(path, exist_ok=True)
+        for name in os.listdir(path):
+            if name.endswith(".db"):
+                os.unlink(os.path.join(path, name))
+        return path, False
+    path = tempfile.mkdtemp(prefix="cehours-metrics-")
+    os.environ[METRICS_DIR_ENV] = path
+    return path, True
+
+
+def _child_exit(_server: Any, worker: Any) -> None:
+    # A dead worker's live gauges (pool connections) must stop counting.
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]
+
+
 def gunicorn_options(bind: str, workers: int, threads: int) -> dict[str, Any]:
     """Settings for gunicorn; the app logs every request itself (with its request id)."""
     return {
+        "child_exit": _child_exit,
         "bind": bind,
         "workers": workers,
         "worker_class": "gthread",
@@ -70,7 +99,13 @@ def _migration_warning(url: str) -> str | None:
 
 
 @click.command("serve")
-@click.option("--bind", default=DEFAULT_BIND, show_default=True, help="HOST:PORT to listen on")
+@click.option(
+    "--bind",
+    envvar=BIND_ENV,
+    default=DEFAULT_BIND,
+    show_default=True,
+    help="HOST:PORT to listen on [env CEHOURS_BIND]",
+)
 @click.option(
     "--workers", type=click.IntRange(1, 64), default=None, help="processes [2 x CPUs + 1, max 9]"
 )
@@ -92,7 +127,17 @@ def serve(bind: str, workers: int | None, threads: int, dev: bool) -> None:
     warning = _migration_warning(url)
     if warning:
         click.echo(f"  warning: {warning}", err=True)
-    Server(gunicorn_options(bind, workers, threads), {"DEV": dev}).run()
+    problems = startup_problems(dev=dev)
+    if problems:
+        for problem in problems:
+            click.echo(f"  refusing to start in production: {problem}", err=True)
+        sys.exit(2)
+    metrics_dir, made_here = prepare_metrics_dir()
+    try:
+        Server(gunicorn_options(bind, workers, threads), {"DEV": dev}).run()
+    finally:
+        if made_here:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
 
 
 @click.command("openapi")

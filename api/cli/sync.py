@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -226,6 +227,12 @@ def scheduler_cmd() -> None:
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     engine = make_engine(database_url())
+    metrics_bind = os.environ.get("CEHOURS_SCHEDULER_METRICS_BIND")
+    if metrics_bind:
+        from importers.metrics import serve_metrics
+
+        serve_metrics(metrics_bind)
+        click.echo(f"scheduler: metrics on http://{metrics_bind}/metrics")
     scheduler = SyncScheduler(make_session_factory(engine))
     click.echo(
         f"scheduler: {len(scheduler.source_ids)} sources scheduled: "

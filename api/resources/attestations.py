@@ -17,6 +17,7 @@ from typing import Any
 import marshmallow as ma
 from flask import Flask, Response, current_app, request
 
+from api import metrics
 from api.auth import current_client, require_role
 from api.db import db_session
 from api.errors import Problem
@@ -191,6 +192,7 @@ def _issue(args: dict[str, Any]) -> attestations.Issued:
         raise Problem(
             503, f"Attestations cannot be signed now: {exc}", code="signing-unavailable"
         ) from None
+    metrics.count_issued(args["profile"], issued.compliant)
     return issued
 
 
@@ -249,6 +251,8 @@ def revoke(args: dict[str, Any], jti: str) -> attestations.StatusInfo:
     Final: its status becomes `revoked`, and the reason is kept in the audit trail.
     """
     client = current_client()
-    return attestations.revoke_attestation(
+    revoked = attestations.revoke_attestation(
         db_session(), jti, reason=args["reason"], actor=f"client:{client.id}:{client.name}"
     )
+    metrics.count_status_change("revoked")
+    return revoked

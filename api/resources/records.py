@@ -14,6 +14,7 @@ from typing import Any
 
 import marshmallow as ma
 
+from api import metrics
 from api.auth import current_client, require_role
 from api.db import db_session
 from api.errors import Problem
@@ -222,6 +223,7 @@ def post_records(
     source_id = _source_for(client, query.get("source"))
     records = _without_own_source(body["records"], source_id)
     results = append_records(db_session(), source_id, records, actor=_actor(client))
+    metrics.count_records(source_id, (result.status for result in results))
     counts = dict.fromkeys(STATUSES, 0)
     out = []
     for result in results:
@@ -258,6 +260,8 @@ def post_reversal(
     result = reverse_record(
         db_session(), source_id, external_id, reason=body["reason"], actor=_actor(client)
     )
+    metrics.REVERSALS.labels(source_id).inc()
+    metrics.count_status_change("stale", result.stale_attestations)
     return {
         "external_id": external_id,
         "entry_id": result.entry_id,

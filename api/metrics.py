@@ -1,0 +1,170 @@
+"""Prometheus metrics of the HTTP service, served at ``/metrics``.
+
+Under gunicorn every worker is its own process, so ``cehours serve`` runs prometheus_client's
+multi-process mode: it points ``PROMETHEUS_MULTIPROC_DIR`` at an emptied directory before the
+workers start (the variable must be set before this module is first imported), each worker
+writes its samples there, and ``/metrics`` in any worker adds them all up. Without the variable
+(tests, a single process) the default registry is served.
+
+No label ever carries personal data: routes are URL rules (``/v1/people/<person_id>/...``, not
+the path), sources are source ids, statuses are fixed words.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterable
+from typing import Any
+
+from flask import Blueprint, Flask, Response, g, request
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+from sqlalchemy import Engine, event
+
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+
+HTTP_REQUESTS = Counter(
+    "cehours_http_requests_total",
+    "HTTP requests answered, by method, route (URL rule) and status code.",
+    ["method", "route", "status"],
+)
+HTTP_LATENCY = Histogram(
+    "cehours_http_request_duration_seconds",
+    "Time from the request's arrival in the app to its response, by method and route.",
+    ["method", "route"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0),
+)
+RECORDS = Counter(
+    "cehours_records_total",
+    "Records received by POST /v1/records, by source and result status "
+    "(created, duplicate, conflict, superseded, rejected).",
+    ["source", "status"],
+)
+REVERSALS = Counter(
+    "cehours_reversals_total", "Reversals appended through the API, by source.", ["source"]
+)
+ATTESTATIONS_ISSUED = Counter(
+    "cehours_attestations_issued_total",
+    "Attestations issued, by profile and outcome (compliant true/false).",
+    ["profile", "compliant"],
+)
+ATTESTATION_STATUS_CHANGES = Counter(
+    "cehours_attestation_status_changes_total",
+    "Attestations changing status: revoked by an administrator, or made stale by a "
+    "reversal or supersede of an entry they counted.",
+    ["status"],
+)
+DB_POOL_IN_USE = Gauge(
+    "cehours_db_pool_connections_in_use",
+    "Database connections checked out of the pool now (summed over live workers).",
+    multiprocess_mode="livesum",
+)
+DB_POOL_OPEN = Gauge(
+    "cehours_db_pool_connections_open",
+    "Database connections the pool holds open now (summed over live workers).",
+    multiprocess_mode="livesum",
+)
+DB_POOL_LIMIT = Gauge(
+    "cehours_db_pool_connections_limit",
+    "Most connections the pools may open (pool size plus overflow, summed over live workers).",
+    multiprocess_mode="livesum",
+)
+DB_POOL_CHECKOUTS = Counter(
+    "cehours_db_pool_checkouts_total", "Connections checked out of the pool."
+)
+
+bp = Blueprint("metrics", __name__)
+
+
+@bp.route("/metrics")
+def metrics() -> Response:
+    """The Prometheus text exposition (no credential; no personal data)."""
+    if os.environ.get(MULTIPROC_ENV):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+    else:
+        registry = REGISTRY
+    return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)
+
+
+def _route() -> str:
+    rule = request.url_rule
+    return rule.rule if rule is not None else "(unmatched)"
+
+
+def start_timer() -> None:
+    """``before_request``: note when the request arrived."""
+    g.metrics_started = time.perf_counter()
+
+
+def observe_response(response: Response) -> Response:
+    """``after_request``: count the request and its latency by route and status."""
+    route = _route()
+    if route != "/metrics":
+        started = g.get("metrics_started")
+        HTTP_REQUESTS.labels(request.method, route, str(response.status_code)).inc()
+        if started is not None:
+            HTTP_LATENCY.labels(request.method, route).observe(time.perf_counter() - started)
+    return response
+
+
+def count_records(source_id: str, statuses: Iterable[str]) -> None:
+    """Count one request's per-record results."""
+    counts: dict[str, int] = {}
+    for status in statuses:
+        counts[status] = counts.get(status, 0) + 1
+    for status, n in counts.items():
+        RECORDS.labels(source_id, status).inc(n)
+
+
+def count_issued(profile: str, compliant: bool) -> None:
+    """Count an attestation issued."""
+    ATTESTATIONS_ISSUED.labels(profile, "true" if compliant else "false").inc()
+
+
+def count_status_change(status: str, n: int = 1) -> None:
+    """Count attestations moved to ``status`` (``revoked``, ``stale``)."""
+    if n:
+        ATTESTATION_STATUS_CHANGES.labels(status).inc(n)
+
+
+def instrument_engine(engine: Engine) -> None:
+    """Follow the engine's connection pool in the pool gauges."""
+    pool: Any = engine.pool
+    size = getattr(pool, "size", None)
+    overflow = getattr(pool, "_max_overflow", 0)
+    if callable(size):
+        DB_POOL_LIMIT.inc(size() + max(overflow, 0))
+
+    @event.listens_for(engine, "connect")
+    def _connect(*_: Any) -> None:
+        DB_POOL_OPEN.inc()
+
+    @event.listens_for(engine, "close")
+    def _close(*_: Any) -> None:
+        DB_POOL_OPEN.dec()
+
+    @event.listens_for(engine, "checkout")
+    def _checkout(*_: Any) -> None:
+        DB_POOL_IN_USE.inc()
+        DB_POOL_CHECKOUTS.inc()
+
+    @event.listens_for(engine, "checkin")
+    def _checkin(*_: Any) -> None:
+        DB_POOL_IN_USE.dec()
+
+
+def init_app(app: Flask) -> None:
+    """Serve ``/metrics`` and measure every request of ``app``."""
+    app.register_blueprint(bp)
+    app.before_request(start_timer)
+    app.after_request(observe_response)

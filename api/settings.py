@@ -1,0 +1,305 @@
+"""Every setting of the service in one registry, its rendered reference, and the production check.
+
+The registry is built from the code that reads each setting: the application's ``DEFAULTS``
+(``api.config``) and the environment variables named by ``ledger`` and ``api`` modules. Adding a
+key to ``DEFAULTS`` without describing it here fails a test, and ``docs/configuration.md`` is
+``cehours config reference`` output, checked to be current by another.
+
+Production mode (``CEHOURS_ENV=production``, the container's default) refuses to start with a
+development convenience switched on, without a key-encryption key (no attestation could be
+signed) or on SQLite (one writer at a time, on one machine): see :func:`production_problems`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from api.config import DEFAULTS, ENV_PREFIX
+from ledger import attestations, profiles, signing
+from ledger.db import DEFAULT_DATABASE_URL
+from ledger.errors import LedgerError
+
+ENV_VAR = "CEHOURS_ENV"
+PRODUCTION = "production"
+BIND_ENV = "CEHOURS_BIND"
+METRICS_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
+SCHEDULER_METRICS_ENV = "CEHOURS_SCHEDULER_METRICS_BIND"
+
+
+@dataclass(frozen=True, slots=True)
+class Setting:
+    """One setting: where it is read, its default and what it means."""
+
+    env: str
+    default: Any
+    meaning: str
+    config_key: str | None = None
+    """The ``app.config`` key, for settings of the Flask application."""
+    dev_only: bool = False
+    """A development convenience: production mode refuses to start with it switched on."""
+
+    def default_text(self) -> str:
+        """The default as it would be written in the environment."""
+        if self.default is None:
+            return "(none)"
+        if isinstance(self.default, str):
+            return self.default
+        return json.dumps(self.default)
+
+
+class ProductionConfigError(RuntimeError):
+    """Production mode was asked for with a configuration that must not serve."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("refusing to start in production: " + "; ".join(problems))
+        self.problems = problems
+
+
+def _app(key: str, meaning: str, *, default: Any = None, dev_only: bool = False) -> Setting:
+    return Setting(
+        f"{ENV_PREFIX}_{key}",
+        DEFAULTS.get(key, default),
+        meaning,
+        config_key=key,
+        dev_only=dev_only,
+    )
+
+
+APP_SETTINGS: tuple[Setting, ...] = (
+    Setting(
+        "CEHOURS_DATABASE_URL",
+        DEFAULT_DATABASE_URL,
+        "SQLAlchemy URL of the database; `DATABASE_URL` is read when this is unset. "
+        "`postgresql://` URLs use psycopg 3. Production requires PostgreSQL.",
+        config_key="DATABASE_URL",
+    ),
+    _app(
+        "ENGINE_OPTIONS",
+        'SQLAlchemy engine options as JSON, e.g. `{"pool_size": 10, "max_overflow": 5}`; '
+        "size the pool to gunicorn threads per worker.",
+    ),
+    _app(
+        "MAX_CONTENT_LENGTH",
+        "Largest request body in bytes; bigger bodies are refused with 413.",
+    ),
+    _app(
+        "IDEMPOTENCY_TTL_SECONDS",
+        "How long a response is kept for replay under its `Idempotency-Key`.",
+    ),
+    _app(
+        "DEV",
+        "Development mode (`cehours serve --dev`): a signing key and key-encryption key are "
+        "created under `var/` on first use. Never in production.",
+        dev_only=True,
+    ),
+    _app(
+        "DEV_IDP",
+        "`1` enables the development identity provider (tokens from `cehours dev-idp`, "
+        "`/dev/sign-in`) when no provider is configured. Never in production.",
+        dev_only=True,
+    ),
+    _app("IDP_ISSUER", "The identity provider's `iss`: individuals' bearer JWTs must carry it."),
+    _app("IDP_AUDIENCE", "The `aud` the identity provider puts in tokens meant for this service."),
+    _app("IDP_JWKS_URL", "The identity provider's JWKS URL (or give a public key below)."),
+    _app("IDP_PUBLIC_KEY", "The identity provider's public key (PEM), instead of a JWKS URL."),
+    _app("IDP_PUBLIC_KEY_FILE", "A file holding that public key (PEM)."),
+    _app(
+        "IDP_ALGORITHMS",
+        "Comma-separated algorithms accepted from the identity provider (asymmetric only).",
+        default="RS256,ES256,EdDSA",
+    ),
+    _app("IDP_ID_CLAIM", "The claim holding the resident ID number.", default="id_number"),
+    _app("IDP_NAME_CLAIM", "The claim holding the person's name.", default="name"),
+    _app(
+        "SECRET_KEY",
+        "Signs browser session cookies (sign-in pages); long and random. Without it individuals "
+        "cannot sign in in a browser (a development server makes one under `var/`).",
+    ),
+    _app(
+        "COOKIE_SECURE",
+        "Session cookies only over HTTPS. Default: on, except on a development server.",
+    ),
+    _app(
+        "PUBLIC_URL",
+        "Base URL of verification links printed on proofs; default: the request's own.",
+    ),
+    _app(
+        "VAR_DIR",
+        "Where development secrets (dev signing and identity keys) live.",
+        default="var",
+    ),
+    _app("API_TITLE", "Title of the OpenAPI document."),
+    _app("API_VERSION", "Version of the OpenAPI document."),
+    _app("OPENAPI_VERSION", "OpenAPI version of the document (flask-smorest)."),
+    _app("OPENAPI_URL_PREFIX", "Where the OpenAPI document is served (flask-smorest)."),
+    _app("OPENAPI_JSON_PATH", "Path of the OpenAPI document under the prefix (flask-smorest)."),
+)
+"""Settings of the Flask application: ``CEHOURS_<KEY>`` fills ``app.config[KEY]``."""
+
+PROCESS_SETTINGS: tuple[Setting, ...] = (
+    Setting(
+        ENV_VAR,
+        "development",
+        "`production` turns on the startup check (no development mode, a key-encryption key, "
+        "PostgreSQL) and JSON logs. The container image sets it.",
+    ),
+    Setting(
+        "CEHOURS_LOG_FORMAT",
+        None,
+        "`json` (one object a line: time, level, logger, message, request_id) or `text`. "
+        "Default: `json` in production, `text` otherwise.",
+        config_key="LOG_FORMAT",
+    ),
+    Setting(
+        BIND_ENV,
+        "127.0.0.1:8000",
+        "Address `cehours serve` listens on (the `--bind` option wins); the image uses "
+        "`0.0.0.0:8000`.",
+    ),
+    Setting(
+        METRICS_DIR_ENV,
+        None,
+        "Directory for Prometheus multi-process metrics of the gunicorn workers. "
+        "`cehours serve` empties it at start, or makes a fresh temporary one when unset.",
+    ),
+    Setting(
+        SCHEDULER_METRICS_ENV,
+        None,
+        "HOST:PORT where `cehours scheduler` serves its own `/metrics` (sync runs and "
+        "failures); unset: not served.",
+    ),
+    Setting(
+        signing.KEK_ENV,
+        None,
+        "Key-encryption key (32 random bytes, base64url) that seals the attestation signing "
+        "keys in the database; `cehours config new-kek` prints a fresh one. Required in "
+        "production (this or the `_FILE` variant).",
+    ),
+    Setting(
+        signing.KEK_FILE_ENV,
+        None,
+        "A file holding the key-encryption key, readable by its owner only (mode 0600).",
+    ),
+    Setting(
+        signing.LIFETIME_ENV,
+        signing.DEFAULT_LIFETIME.days,
+        "How many days an attestation stays live (1 to 3660).",
+    ),
+    Setting(
+        attestations.ISSUER_ENV,
+        attestations.DEFAULT_ISSUER,
+        "The `iss` claim of attestations: this service's public URL.",
+    ),
+    Setting(
+        "CEHOURS_PROOF_FONT",
+        "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc#2",
+        "OpenType/TrueType font for the printable proof (`path` or `path#index` for a "
+        "collection); the default comes from Debian's `fonts-noto-cjk`.",
+    ),
+    Setting(
+        profiles.PROFILES_DIR_ENV,
+        None,
+        "A directory of rule profiles (YAML) used in addition to the built-in ones.",
+    ),
+)
+"""Settings read from the environment by the process or the ``ledger``."""
+
+SETTINGS: tuple[Setting, ...] = APP_SETTINGS + PROCESS_SETTINGS
+"""Every setting, in the order the reference lists them."""
+
+
+def is_production(config: Mapping[str, Any] | None = None) -> bool:
+    """Whether production mode is on (``CEHOURS_ENV``, or ``ENV`` in an app's config)."""
+    value = (config or {}).get("ENV") or os.environ.get(ENV_VAR) or ""
+    return str(value).strip().lower() == PRODUCTION
+
+
+def log_format(config: Mapping[str, Any] | None = None) -> str:
+    """``json`` or ``text``: the configured format, else JSON in production."""
+    value = (config or {}).get("LOG_FORMAT") or os.environ.get("CEHOURS_LOG_FORMAT")
+    if value:
+        return "json" if str(value).strip().lower() == "json" else "text"
+    return "json" if is_production(config) else "text"
+
+
+def production_problems(config: Mapping[str, Any], *, check_kek: bool = True) -> list[str]:
+    """Why this configuration must not serve in production (empty: it may).
+
+    ``config`` is an application's config (or the same keys); the key-encryption key is read
+    from the environment.
+    """
+    problems = []
+    for setting in SETTINGS:
+        if setting.dev_only and setting.config_key and config.get(setting.config_key):
+            problems.append(f"{setting.env} is on: a development setting")
+    url = str(config.get("DATABASE_URL") or "")
+    if not url.startswith(("postgresql", "postgres:")):
+        problems.append(
+            "the database is not PostgreSQL (CEHOURS_DATABASE_URL): SQLite serves one writer "
+            "on one machine"
+        )
+    if check_kek:
+        try:
+            signing.load_kek()
+        except LedgerError as exc:
+            problems.append(f"attestations cannot be signed: {exc}")
+    return problems
+
+
+def signing_key_problem(session: Any) -> str | None:
+    """Why no attestation could be signed with this database's keys (``None``: one can)."""
+    from sqlalchemy import select
+
+    with session.begin():
+        active = session.scalar(
+            select(signing.SigningKey.kid).where(
+                signing.SigningKey.status == signing.KeyStatus.ACTIVE
+            )
+        )
+    if active is None:
+        return "no signing key is active: create one with `cehours keys create`"
+    return None
+
+
+def render_reference() -> str:
+    """``docs/configuration.md``: every setting, its variable, default and meaning."""
+    lines = [
+        "# Configuration reference",
+        "",
+        "Generated by `cehours config reference > docs/configuration.md` from the settings",
+        "registry in `api/settings.py`; a test fails when this page is out of date.",
+        "",
+        "Settings are environment variables. Values of `CEHOURS_*` application settings that",
+        "parse as JSON are taken as JSON (numbers, booleans, objects), the rest as strings.",
+        "`cehours config check` prints what would stop a production server from starting.",
+        "",
+        "## Production mode",
+        "",
+        "With `CEHOURS_ENV=production` (the container image's default) `cehours serve` and",
+        "`create_app` refuse to start when:",
+        "",
+        "- a development setting is on ("
+        + ", ".join(f"`{s.env}`" for s in SETTINGS if s.dev_only)
+        + ");",
+        "- the database is not PostgreSQL;",
+        f"- no key-encryption key is configured (`{signing.KEK_ENV}` or `{signing.KEK_FILE_ENV}`);",
+        "- (`cehours serve` only, once the database answers) no signing key is active: create",
+        "  one with `cehours keys create`.",
+        "",
+        "Migrations are never applied at start-up: run `cehours db upgrade` first (the compose",
+        "file's `migrate` service does).",
+    ]
+    for title, group in (
+        ("Application settings", APP_SETTINGS),
+        ("Process and ledger settings", PROCESS_SETTINGS),
+    ):
+        lines += ["", f"## {title}", "", "| variable | default | meaning |", "|---|---|---|"]
+        for s in group:
+            meaning = s.meaning + (" *Development only.*" if s.dev_only else "")
+            default = s.default_text().replace("|", "\\|")
+            lines.append(f"| `{s.env}` | `{default}` | {meaning} |")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,162 @@
+"""How the ledger behaves as it grows on PostgreSQL: ingest rate, storage, read latency, verify.
+
+    .venv/bin/python bench/scale.py [--entries 1000000] [--per-person 30] [--backend postgresql]
+
+Grows one database through ``ledger.services.append_records`` (batches of 1,000, the honest
+path) to ``--entries``, with ``--per-person`` entries per person over five years. At 10k, 100k,
+1M and 10M entries (those not above the target) it prints: the append rate of the last segment
+and its ratio to a raw ``executemany`` insert of the same rows measured at the start of the same
+run; table and index sizes and bytes per entry; ``person_totals`` and ``evaluate`` latency for
+one person (p50/p99); and, up to 1M entries, the time ``verify_ledger`` takes for the whole
+ledger. The output is what ``docs/scaling.md`` quotes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import statistics
+import sys
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import sqlalchemy as sa
+
+from bench._common import fresh_database, generate_records, raw_insert_rate, raw_rows
+from ledger.compliance import evaluate
+from ledger.db import make_engine, make_session_factory
+from ledger.profiles import get_profile
+from ledger.services import append_records, person_totals
+from ledger.sources import add_source
+from ledger.verify import verify_ledger
+
+BATCH = 1000
+STAGES = (10_000, 100_000, 1_000_000, 10_000_000)
+VERIFY_UP_TO = 1_000_000
+TABLES = ("entries", "people", "records", "balances")
+
+
+def _timed(fn: Callable[[], Any], rounds: int) -> tuple[float, float]:
+    for _ in range(min(20, rounds)):
+        fn()
+    samples = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - started) * 1000)
+    samples.sort()
+    return statistics.median(samples), samples[min(len(samples) - 1, int(len(samples) * 0.99))]
+
+
+def _sizes(engine: sa.Engine) -> list[str]:
+    lines = []
+    total = 0
+    with engine.connect() as conn:
+        entries = conn.execute(sa.text("SELECT count(*) FROM entries")).scalar_one()
+        for table in TABLES:
+            heap, indexes = conn.execute(
+                sa.text("SELECT pg_table_size(:t), pg_indexes_size(:t)"), {"t": table}
+            ).one()
+            rows = conn.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar_one()
+            total += heap + indexes
+            lines.append(
+                f"    {table:<9} {rows:>11,} rows  table {heap / 2**20:9.1f} MiB"
+                f"  indexes {indexes / 2**20:9.1f} MiB"
+            )
+    lines.append(
+        f"    total {total / 2**20:,.1f} MiB = {total / max(entries, 1):,.0f} bytes per entry"
+    )
+    return lines
+
+
+def _latency(url: str, person_id: str) -> list[str]:
+    engine = make_engine(url)
+    sessions = make_session_factory(engine)
+    profile = get_profile("quzhou-2020-intermediate")
+    lines = []
+    with sessions() as session:
+        p50, p99 = _timed(lambda: person_totals(session, person_id), 300)
+        lines.append(f"    person_totals            p50 {p50:6.2f} ms  p99 {p99:6.2f} ms")
+        for explain in (True, False):
+            p50, p99 = _timed(
+                lambda e=explain: evaluate(
+                    session, person_id, profile, dt.date(2020, 12, 31), explain=e
+                ),
+                300,
+            )
+            label = "evaluate (with entries)" if explain else "evaluate (from balances)"
+            lines.append(f"    {label:<24} p50 {p50:6.2f} ms  p99 {p99:6.2f} ms")
+    engine.dispose()
+    return lines
+
+
+def run(kind: str, target: int, per_person: int) -> None:
+    people = max(1, target // per_person)
+    url = fresh_database(kind, "cehours_bench_scale")
+    print(f"backend={kind} target={target:,} entries, {people:,} people, batches of {BATCH}")
+    sample = list(generate_records(100_000, people))
+    raw = raw_insert_rate(url, raw_rows(sample), BATCH)
+    print(f"raw executemany insert baseline: {raw:,.0f} rows/s (100,000 rows)", flush=True)
+
+    engine = make_engine(url)
+    sessions = make_session_factory(engine)
+    with sessions() as session:
+        add_source(session, "bench", kind="city", region_code="330800", display_name="bench")
+    records: Iterator[dict[str, Any]] = generate_records(target, people)
+    built = 0
+    probe: str | None = None
+    run_started = time.perf_counter()
+    for stage in [s for s in STAGES if s <= target] or [target]:
+        started = time.perf_counter()
+        segment = stage - built
+        with sessions() as session:
+            while built < stage:
+                batch = [next(records) for _ in range(min(BATCH, stage - built))]
+                results = append_records(session, "bench", batch, actor="bench")
+                if probe is None:
+                    probe = results[0].person_id
+                built += len(batch)
+        elapsed = time.perf_counter() - started
+        rate = segment / elapsed
+        print(
+            f"\n== {stage:,} entries (segment of {segment:,} in {elapsed:,.1f} s:"
+            f" {rate:,.0f} records/s = {rate / raw:.0%} of raw; total build"
+            f" {time.perf_counter() - run_started:,.0f} s)",
+            flush=True,
+        )
+        if kind == "postgresql":
+            with engine.connect() as conn:
+                conn.execute(sa.text("ANALYZE"))
+            for line in _sizes(engine):
+                print(line)
+        assert probe is not None
+        for line in _latency(url, probe):
+            print(line, flush=True)
+        if stage <= VERIFY_UP_TO:
+            started = time.perf_counter()
+            with sessions() as session:
+                report = verify_ledger(session)
+            took = time.perf_counter() - started
+            print(
+                f"    verify_ledger {report.entries:,} entries in {took:,.1f} s"
+                f" ({report.entries / took:,.0f} entries/s): {'OK' if report.ok else 'FAIL'}",
+                flush=True,
+            )
+    engine.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--entries", type=int, default=1_000_000)
+    parser.add_argument("--per-person", type=int, default=30, help="entries per person")
+    parser.add_argument("--backend", choices=["sqlite", "postgresql"], default="postgresql")
+    args = parser.parse_args()
+    run(args.backend, args.entries, args.per_person)
+
+
+if __name__ == "__main__":
+    main()
