@@ -142,7 +142,13 @@ def _status_url(template: str, jti: str) -> str:
 @click.command("verify")
 @click.argument("token")
 @click.option("--jwks", "jwks_location", required=True, help="JWK Set file or URL")
-@click.option("--id-number", default=None, help="the applicant's ID number, to check the binding")
+@click.option(
+    "--id-number",
+    default=None,
+    envvar="CEHOURS_VERIFY_ID_NUMBER",
+    help="the applicant's ID number, to check the binding (or $CEHOURS_VERIFY_ID_NUMBER, which"
+    " keeps it out of the shell history and the process list)",
+)
 @click.option(
     "--check-status",
     "status_url",

@@ -90,6 +90,12 @@ def test_verify_and_revoke_from_the_command_line(
         code=1,
     )
     assert mismatch.startswith("FAIL id-mismatch")
+    from_env = cli.invoke(
+        main,
+        ["verify", issued.token, "--jwks", str(jwks_file), "--issuer", ISSUER],
+        env={"CEHOURS_VERIFY_ID_NUMBER": id_number(2)},
+    )
+    assert from_env.output.startswith("FAIL id-mismatch")
     wrong_issuer = run(
         cli, "verify", issued.token, "--jwks", str(jwks_file), "--issuer", "https://x/", code=1
     )
