@@ -14,7 +14,9 @@ import datetime as dt
 import itertools
 import logging
 import os
+import queue
 import socket
+import threading
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -28,7 +30,7 @@ from importers.config import RetryPolicy, lease_seconds, parse_pull_config
 from importers.errors import ImporterError, SourceBusyError
 from importers.files import read_pages
 from importers.mapping import FieldMapping, file_mapping
-from importers.rest import PlatformClient, RestAdapter
+from importers.rest import Page, PlatformClient, RestAdapter
 from ledger.canonical import sha256_hex
 from ledger.errors import LedgerError
 from ledger.services import RecordResult, Status, append_records
@@ -147,6 +149,53 @@ def _commit_page(
     return outcome.counts
 
 
+_END = object()
+
+
+def prefetched(pages: Iterator[Page], *, join_timeout: float = 60.0) -> Iterator[Page]:
+    """Fetch the next page in a background thread while the caller commits the current one.
+
+    Over a real network a page takes as long to arrive as to commit; overlapping the two nearly
+    halves a sync. The cursor is unaffected: the caller still saves each page's cursor only
+    after committing it. At most two pages are in memory at once (the queue holds one).
+    """
+    handoff: queue.Queue[object] = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def hand(item: object) -> bool:
+        while not stop.is_set():
+            try:
+                handoff.put(item, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def fetch() -> None:
+        try:
+            for page in pages:
+                if not hand(page):
+                    return
+            hand(_END)
+        except BaseException as exc:  # handed to the caller's thread and raised there
+            hand(exc)
+
+    worker = threading.Thread(target=fetch, name="sync-prefetch", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item = handoff.get()
+            if item is _END:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            assert isinstance(item, Page)
+            yield item
+    finally:
+        stop.set()
+        worker.join(join_timeout)
+
+
 def _describe(exc: BaseException) -> str:
     code = getattr(exc, "code", type(exc).__name__)
     return f"{code}: {exc}"
@@ -185,7 +234,9 @@ def sync_source(
             error: str | None = None
             try:
                 adapter = RestAdapter(config, client)
-                for page in adapter.pages(get_cursor(session, source_id)):
+                pages = adapter.pages(get_cursor(session, source_id))
+                join_timeout = config.connect_timeout + config.read_timeout
+                for page in prefetched(pages, join_timeout=join_timeout):
                     counts = _commit_page(
                         session,
                         source_id,

@@ -84,8 +84,12 @@ def test_a_cli_sync_killed_mid_run_resumes_from_its_last_committed_page(
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+    # Kill once page two is committed and page three is being fetched.
     deadline = time.monotonic() + 30
-    while len(cursor_platform.requests) < 3 and time.monotonic() < deadline:
+    while time.monotonic() < deadline and not (
+        len(cursor_platform.requests) >= 3
+        and get_cursor(sqlite_session, source) == {"cursor": "20"}
+    ):
         time.sleep(0.02)
     child.send_signal(signal.SIGKILL)
     child.wait(timeout=30)
