@@ -96,7 +96,13 @@ class Frame:
 
 
 def resolve_frame(profile: Profile, as_of: dt.date | None) -> Frame:
-    """The window and cut-off of ``profile`` as of a date (default: the profile's, else today)."""
+    """The window and cut-off of ``profile`` as of a date (default: the profile's, else today).
+
+    Raises:
+        ValidationError: the as-of date is before 1990 (no ledger holds hours from then).
+    """
+    if as_of is not None and as_of.year < 1990:
+        raise ValidationError({"as_of": ["must be a date from 1990 on"]})
     day = as_of or profile.default_as_of or today_in_business_tz()
     year = profile.application_year or day.year
     last = day if profile.cutoff == Cutoff.ON_OR_BEFORE else day - dt.timedelta(days=1)
@@ -678,6 +684,23 @@ def _superseders(session: Session, person_id: str, entries: Sequence[EntryFact])
     return {old: new for old, new in rows if old is not None}
 
 
+def ledger_state(session: Session, person_id: str) -> tuple[str | None, int]:
+    """The person's chain head and entry count: what an evaluation of them depends on.
+
+    Every entry of a person moves their head, so two evaluations with equal arguments at the
+    same head give the same result (callers may cache on it).
+
+    Raises:
+        UnknownPersonError: no such person.
+    """
+    context = nullcontext() if session.in_transaction() else read_transaction(session)
+    with context:
+        row = session.connection().execute(_PERSON, {"person_id": person_id}).one_or_none()
+    if row is None:
+        raise UnknownPersonError("no such person")
+    return row[0], row[1]
+
+
 def evaluate(
     session: Session,
     person_id: str,
@@ -701,8 +724,6 @@ def evaluate(
         UnknownPersonError: no such person.
         ValidationError: the as-of date is before 1990.
     """
-    if as_of is not None and as_of.year < 1990:
-        raise ValidationError({"as_of": ["must be a date from 1990 on"]})
     frame = resolve_frame(profile, as_of)
     # Attestations evaluate inside their own transaction, after locking the person's chain, so
     # that nothing is appended between the evaluation and the record of what it counted.

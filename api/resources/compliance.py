@@ -1,11 +1,20 @@
 """Compliance over HTTP: ``POST /v1/compliance`` evaluates a person against a rule profile.
 
 The ID number travels only in the body; the answer names the person by ``person_id``.
+
+Each worker keeps the encoded answers of recent evaluations (``COMPLIANCE_CACHE_SIZE``, default
+256; ``CEHOURS_COMPLIANCE_CACHE_SIZE=0`` turns it off), keyed by everything the answer depends
+on: the person's chain head and entry count (any new entry of theirs moves the head), the
+profile's digest, the resolved as-of date and the options. A cached answer is therefore always
+the answer the ledger would give now; filing systems and attestations that ask again about the
+same applicant get it without re-reading the entries.
 """
 
 from __future__ import annotations
 
 import json
+import threading
+from collections import OrderedDict
 from typing import Any
 
 import marshmallow as ma
@@ -15,7 +24,7 @@ from api.auth import require_role
 from api.db import db_session
 from api.resources.base import Blueprint
 from api.resources.profiles import RuleLabelSchema
-from ledger.compliance import evaluate
+from ledger.compliance import evaluate, ledger_state, resolve_frame
 from ledger.profiles import catalogue
 from ledger.services import find_person_id
 
@@ -180,6 +189,31 @@ class ComplianceSchema(ma.Schema):
     )
 
 
+class _AnswerCache:
+    """A small LRU of encoded answers, safe across a worker's threads."""
+
+    def __init__(self) -> None:
+        self._items: OrderedDict[tuple[Any, ...], bytes] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[Any, ...]) -> bytes | None:
+        with self._lock:
+            body = self._items.get(key)
+            if body is not None:
+                self._items.move_to_end(key)
+            return body
+
+    def put(self, key: tuple[Any, ...], body: bytes, size: int) -> None:
+        with self._lock:
+            self._items[key] = body
+            self._items.move_to_end(key)
+            while len(self._items) > size:
+                self._items.popitem(last=False)
+
+
+_answers = _AnswerCache()
+
+
 @blp.route("/v1/compliance", methods=["POST"])
 @blp.arguments(ComplianceRequestSchema)
 @blp.response(200, ComplianceSchema)
@@ -196,15 +230,26 @@ def check_compliance(args: dict[str, Any]) -> Response:
     profile = catalogue().get(args["profile"])
     session = db_session()
     person_id = args.get("person_id") or find_person_id(session, args["id_number"])
+    as_of = resolve_frame(profile, args.get("as_of")).as_of
+    options = (profile.digest, as_of, args.get("industry_platform"), args["include_entries"])
+    size = int(current_app.config.get("COMPLIANCE_CACHE_SIZE", 256))
+    if size > 0:
+        cached = _answers.get((person_id, ledger_state(session, person_id), *options))
+        if cached is not None:
+            return current_app.response_class(cached, mimetype="application/json")
     result = evaluate(
         session,
         person_id,
         profile,
-        args.get("as_of"),
+        as_of,
         industry_platform=args.get("industry_platform"),
         explain=args["include_entries"],
     )
     # ``to_dict`` is already JSON-ready (hours as strings) and matches ComplianceSchema (a test
     # loads responses with it); encoding it directly keeps a long entry list cheap to send.
-    body = json.dumps(result.to_dict(), ensure_ascii=False, separators=(",", ":"))
+    body = json.dumps(result.to_dict(), ensure_ascii=False, separators=(",", ":")).encode()
+    if size > 0:
+        # Keyed by the state the evaluation itself read, in its own transaction.
+        state = (result.head_hash, result.entry_count)
+        _answers.put((person_id, state, *options), body, size)
     return current_app.response_class(body, mimetype="application/json")

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from api.resources.compliance import ComplianceSchema
 from ledger.profiles import get_profile
-from ledger.services import append_records
+from ledger.services import append_records, reverse_record
 from tests.factories import city_source, id_number, record
 from tests.integration.api.conftest import bearer
 
@@ -130,3 +130,25 @@ def test_bad_compliance_requests_are_problems_not_errors(
         assert (response.status_code, response.mimetype) == (status, "application/problem+json"), (
             body
         )
+
+
+def test_a_repeated_check_after_a_reversal_reflects_the_reversal(
+    http: FlaskClient, make_key: Callable[..., str], app_session: Session
+):
+    # Answers are reused only for the same ledger state: a new entry of the person moves it.
+    source = city_source(app_session)
+    created = append_records(app_session, source, r4_records()[:2], actor="test")
+    key = make_key("filing")
+    request = {
+        "person_id": created[0].person_id,
+        "profile": "quzhou-initial-determination",
+        "as_of": "2020-12-31",
+    }
+    first = http.post("/v1/compliance", json=request, headers=bearer(key)).get_json()
+    again = http.post("/v1/compliance", json=request, headers=bearer(key)).get_json()
+    assert first == again
+    assert first["window_totals"]["total"] == "82.0"
+    reverse_record(app_session, source, "i2", reason="not attended", actor="operator")
+    after = http.post("/v1/compliance", json=request, headers=bearer(key)).get_json()
+    assert after["window_totals"]["total"] == "72.0"
+    assert after["ledger"]["entry_count"] == first["ledger"]["entry_count"] + 1
