@@ -91,6 +91,11 @@ APP_SETTINGS: tuple[Setting, ...] = (
         "How long a response is kept for replay under its `Idempotency-Key`.",
     ),
     _app(
+        "COMPLIANCE_CACHE_SIZE",
+        "Compliance answers each worker keeps for repeated evaluations; `0` turns the cache off.",
+        default=256,
+    ),
+    _app(
         "DEV",
         "Development mode (`cehours serve --dev`): a signing key and key-encryption key are "
         "created under `var/` on first use. Never in production.",
@@ -208,7 +213,17 @@ PROCESS_SETTINGS: tuple[Setting, ...] = (
 )
 """Settings read from the environment by the process or the ``ledger``."""
 
-SETTINGS: tuple[Setting, ...] = APP_SETTINGS + PROCESS_SETTINGS
+TOOL_SETTINGS: tuple[Setting, ...] = (
+    Setting(
+        "CEHOURS_VERIFY_ID_NUMBER",
+        None,
+        "`cehours verify`: the applicant's ID number, to check a token's binding without "
+        "putting the number on the command line.",
+    ),
+)
+"""Settings of single command-line tools."""
+
+SETTINGS: tuple[Setting, ...] = APP_SETTINGS + PROCESS_SETTINGS + TOOL_SETTINGS
 """Every setting, in the order the reference lists them."""
 
 
@@ -296,6 +311,7 @@ def render_reference() -> str:
     for title, group in (
         ("Application settings", APP_SETTINGS),
         ("Process and ledger settings", PROCESS_SETTINGS),
+        ("Command-line tools", TOOL_SETTINGS),
     ):
         lines += ["", f"## {title}", "", "| variable | default | meaning |", "|---|---|---|"]
         for s in group:
