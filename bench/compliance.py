@@ -3,6 +3,7 @@
     .venv/bin/python bench/compliance.py [--entries 1000000] [--backend sqlite|postgresql]
                                          [--iterations 2000] [--requests 4000]
                                          [--workers 2] [--threads 8] [--clients 8]
+                                         [--database URL-of-a-ledger-built-by-an-earlier-run]
 
 Builds a ledger through ``append_records`` (batches of 1,000): one person with 10 years x 40
 entries (2016-2025, a tenth of them re-registered on the provincial platform and a few
@@ -11,8 +12,10 @@ size it times ``evaluate`` for that person in-process (p50/p99; with the entry e
 totals-only from balances) against a raw baseline in the same run: one plain SQL fetch of the
 same person's entry rows. At the full size it starts gunicorn on 127.0.0.1 and compares the rate
 of ``POST /v1/compliance`` with ``GET /healthz`` of the same server and client pool (target:
-at least 50%), and reports HTTP latency p50/p99. Targets: in-process p99 under 5 ms, flat as
-the ledger grows.
+at least 50%), and reports HTTP latency p50/p99, once with the answer cache off (every request
+evaluates) and once on (the benchmark asks about one person whose ledger does not change, so
+every request after the first is a cache hit). Targets: in-process p99 under 5 ms, flat as the
+ledger grows.
 """
 
 from __future__ import annotations
@@ -157,8 +160,11 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_server(url: str, port: int, workers: int, threads: int) -> subprocess.Popen[bytes]:
+def start_server(
+    url: str, port: int, workers: int, threads: int, cache: bool
+) -> subprocess.Popen[bytes]:
     env = {**os.environ, "CEHOURS_DATABASE_URL": url}
+    env["CEHOURS_COMPLIANCE_CACHE_SIZE"] = "256" if cache else "0"
     command = [
         sys.executable, "-m", "gunicorn", "api.app:create_app()",
         "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
@@ -205,10 +211,17 @@ def _compliance(job: tuple[str, str, str, int, bool]) -> list[float]:
 
 
 def measure_http(
-    url: str, key: str, person_id: str, count: int, workers: int, threads: int, clients: int
+    url: str,
+    key: str,
+    person_id: str,
+    count: int,
+    workers: int,
+    threads: int,
+    clients: int,
+    cache: bool,
 ) -> list[str]:
     port = _free_port()
-    server = start_server(url, port, workers, threads)
+    server = start_server(url, port, workers, threads, cache)
     base = f"http://127.0.0.1:{port}"
     per = max(1, count // clients)
     try:
@@ -230,8 +243,10 @@ def measure_http(
         server.wait(20)
     loaded = [s for chunk in chunks for s in chunk]
     ratio = compliance_rate / trivial_rate
+    mode = "on (repeat checks of one ledger state)" if cache else "off (every request evaluates)"
     return [
-        f"  server: gunicorn {workers} workers x {threads} threads; {clients} client processes",
+        f"  answer cache {mode}: gunicorn {workers} workers x {threads} threads;"
+        f" {clients} client processes",
         f"  GET /healthz (trivial)       {trivial_rate:8.0f} req/s",
         f"  POST /v1/compliance          {compliance_rate:8.0f} req/s"
         f"   latency under load p50 {statistics.median(loaded):6.2f} ms"
@@ -246,6 +261,9 @@ def measure_http(
 
 
 def run(args: argparse.Namespace) -> None:
+    if args.database:
+        measure_existing(args)
+        return
     url = fresh_database(args.backend, "bench_compliance")
     engine = make_engine(url)
     sessions = make_session_factory(engine)
@@ -276,11 +294,32 @@ def run(args: argparse.Namespace) -> None:
             for line in measure_in_process(url, person_id, args.iterations):
                 print(line, flush=True)
     engine.dispose()
-    print(f"HTTP at {built:,} entries, profile {PROFILES[0]}, {args.requests} requests each:")
-    for line in measure_http(
-        url, key, person_id, args.requests, args.workers, args.threads, args.clients
-    ):
-        print(line)
+    print(f"database: {url}")
+    report_http(args, url, key, person_id, built)
+
+
+def report_http(args: argparse.Namespace, url: str, key: str, person_id: str, size: int) -> None:
+    print(f"HTTP at {size:,} entries, profile {PROFILES[0]}, {args.requests} requests each:")
+    for cache in (False, True):
+        for line in measure_http(
+            url, key, person_id, args.requests, args.workers, args.threads, args.clients, cache
+        ):
+            print(line, flush=True)
+
+
+def measure_existing(args: argparse.Namespace) -> None:
+    """Measure again on a ledger an earlier run built (``--database URL``)."""
+    engine = make_engine(args.database)
+    with make_session_factory(engine)() as session:
+        person_id = find_person_id(session, TARGET_ID)
+        size = session.connection().exec_driver_sql("SELECT count(*) FROM entries").scalar()
+        session.commit()
+        _, key = create_client(session, name="bench filing", role="filing")
+    engine.dispose()
+    print(f"ledger of {size:,} entries (built by an earlier run)")
+    for line in measure_in_process(args.database, person_id, args.iterations):
+        print(line, flush=True)
+    report_http(args, args.database, key, person_id, int(size or 0))
 
 
 def main() -> None:
@@ -292,6 +331,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--database", help="measure again on a ledger an earlier run built")
     run(parser.parse_args())
 
 
