@@ -1,0 +1,178 @@
+"""HTTP ingest rate through the real server vs a raw executemany insert of the same rows.
+
+    .venv/bin/python bench/http_ingest.py [--records 100000] [--workers 4] [--clients 4]
+
+For each backend (SQLite, PostgreSQL): measures the raw insert rate of the records as plain rows,
+then starts ``cehours serve`` (gunicorn, the same number of workers every time) on loopback and
+posts the same records in batches of 500 from a few concurrent clients with a platform key.
+Prints both rates and their ratio (target: HTTP >= 15% of raw).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import queue
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import requests
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from bench._common import (
+    fresh_database,
+    generate_records,
+    postgres_available,
+    raw_insert_rate,
+    raw_rows,
+)
+from ledger.credentials import create_client
+from ledger.db import make_engine, make_session_factory
+from ledger.sources import add_source
+
+BATCH = 500
+BIN = Path(sys.executable).parent
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _start_server(url: str, workers: int, log: Path) -> tuple[subprocess.Popen[bytes], str]:
+    port = _free_port()
+    env = {**os.environ, "CEHOURS_DATABASE_URL": url}
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            [
+                str(BIN / "cehours"),
+                "serve",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--workers",
+                str(workers),
+            ],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(f"{base}/readyz", timeout=5).status_code == 200:
+                return process, base
+        except requests.RequestException:
+            pass
+        if process.poll() is not None:
+            break
+        time.sleep(0.1)
+    _stop(process)
+    raise SystemExit(f"server did not become ready; see {log}")
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+def _post_all(base: str, key: str, bodies: list[bytes], clients: int) -> tuple[float, int]:
+    """Post every body from ``clients`` threads; return (seconds, records created)."""
+    work: queue.Queue[bytes] = queue.Queue()
+    for body in bodies:
+        work.put(body)
+    created = [0] * clients
+    errors: list[str] = []
+    headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+
+    def client(n: int) -> None:
+        with requests.Session() as session:
+            while True:
+                try:
+                    body = work.get_nowait()
+                except queue.Empty:
+                    return
+                response = session.post(
+                    f"{base}/v1/records", data=body, headers=headers, timeout=120
+                )
+                if response.status_code != 200:
+                    errors.append(f"{response.status_code} {response.text[:200]}")
+                    return
+                created[n] += response.json()["counts"]["created"]
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
+    started = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - started
+    if errors:
+        raise SystemExit(f"requests failed: {errors[:3]}")
+    return elapsed, sum(created)
+
+
+def run(kind: str, records: int, people: int, workers: int, clients: int) -> float:
+    url = fresh_database(kind, "cehours_bench_http")
+    data = list(generate_records(records, people))
+    raw = raw_insert_rate(url, raw_rows(data), BATCH)
+
+    engine = make_engine(url)
+    with make_session_factory(engine)() as session:
+        add_source(session, "bench", kind="city", region_code="330800", display_name="bench")
+        _, key = create_client(session, name="bench", role="platform", source_id="bench")
+    engine.dispose()
+    bodies = [
+        json.dumps({"records": data[i : i + BATCH]}, ensure_ascii=False).encode()
+        for i in range(0, len(data), BATCH)
+    ]
+
+    log = Path(tempfile.mkdtemp(prefix="cehours-bench-")) / "server.log"
+    process, base = _start_server(url, workers, log)
+    try:
+        elapsed, created = _post_all(base, key, bodies, clients)
+    finally:
+        _stop(process)
+    if created != len(data):
+        raise SystemExit(f"[{kind}] only {created} of {len(data)} records were created")
+    ours = len(data) / elapsed
+    print(f"[{kind}] raw executemany insert : {raw:10.0f} rows/s")
+    print(
+        f"[{kind}] HTTP POST /v1/records    : {ours:10.0f} records/s  ({len(data)} records, "
+        f"batches of {BATCH}, {clients} clients, {workers} workers)"
+    )
+    print(f"[{kind}] ratio HTTP/raw           : {ours / raw:10.1%}   (target >= 15%)")
+    return ours / raw
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--records", type=int, default=100_000)
+    parser.add_argument("--people", type=int, default=20_000)
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn workers (every run)")
+    parser.add_argument("--clients", type=int, default=4, help="concurrent HTTP clients")
+    parser.add_argument("--backends", default="sqlite,postgresql")
+    args = parser.parse_args()
+    for kind in args.backends.split(","):
+        if kind == "postgresql" and not postgres_available():
+            print("[postgresql] not reachable; skipped")
+            continue
+        run(kind, args.records, args.people, args.workers, args.clients)
+
+
+if __name__ == "__main__":
+    main()
