@@ -23,9 +23,8 @@ from flask import Response, current_app
 from api.auth import require_role
 from api.db import db_session
 from api.resources.base import Blueprint
-from api.resources.profiles import RuleLabelSchema
+from api.resources.profiles import RuleLabelSchema, installed_profiles
 from ledger.compliance import evaluate, ledger_state, resolve_frame
-from ledger.profiles import catalogue
 from ledger.services import find_person_id
 
 blp = Blueprint(
@@ -227,7 +226,7 @@ def check_compliance(args: dict[str, Any]) -> Response:
     (and the year either side) with whether it counted and why not. 404 for an unknown
     person or profile.
     """
-    profile = catalogue().get(args["profile"])
+    profile = installed_profiles().get(args["profile"])
     session = db_session()
     person_id = args.get("person_id") or find_person_id(session, args["id_number"])
     as_of = resolve_frame(profile, args.get("as_of")).as_of

@@ -7,8 +7,10 @@ from typing import Any
 import marshmallow as ma
 
 from api.auth import require_role
+from api.errors import Problem
 from api.resources.base import Blueprint
-from ledger.profiles import catalogue
+from ledger.errors import ProfileError
+from ledger.profiles import Catalogue, catalogue
 
 blp = Blueprint(
     "profiles",
@@ -32,6 +34,23 @@ class ProfileNoticeSchema(ma.Schema):
     seed = ma.fields.String(metadata={"description": "file of the notice's text in this project"})
     url = ma.fields.String()
     issued = ma.fields.String(metadata={"description": "date of the notice"})
+
+
+def installed_profiles() -> Catalogue:
+    """The server's profiles; a broken profile file is the operator's problem, not the caller's.
+
+    Raises:
+        Problem: 503 when a profile file in ``$CEHOURS_PROFILES_DIR`` is invalid.
+    """
+    try:
+        return catalogue()
+    except ProfileError:
+        raise Problem(
+            503,
+            "The rule profiles installed on this server are invalid; an operator must fix them"
+            " (cehours profiles validate).",
+            code="profiles-unavailable",
+        ) from None
 
 
 class RuleLabelSchema(ma.Schema):
@@ -121,7 +140,7 @@ def list_profiles() -> dict[str, Any]:
     Every version of every profile, with its digest (the hash of its canonical content, which an
     attestation names so that the rule set it used is fixed).
     """
-    return {"profiles": [p.summary() for p in catalogue().all()]}
+    return {"profiles": [p.summary() for p in installed_profiles().all()]}
 
 
 @blp.route("/v1/profiles/<string:profile_id>")
@@ -135,5 +154,5 @@ def get_profile(query: dict[str, Any], profile_id: str) -> dict[str, Any]:
     Its window, as-of convention, source policy and rules. `profile_id` may carry a version
     (`quzhou-2020-intermediate@1`); otherwise the `version` parameter, else the newest.
     """
-    profile = catalogue().get(profile_id, query.get("version"))
+    profile = installed_profiles().get(profile_id, query.get("version"))
     return {**profile.content(), "digest": profile.digest}

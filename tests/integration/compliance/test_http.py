@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
+import pytest
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from api.resources.compliance import ComplianceSchema
-from ledger.profiles import get_profile
+from ledger.profiles import PROFILES_DIR_ENV, get_profile
 from ledger.services import append_records, reverse_record
 from tests.factories import city_source, id_number, record
 from tests.integration.api.conftest import bearer
@@ -152,3 +154,16 @@ def test_a_repeated_check_after_a_reversal_reflects_the_reversal(
     after = http.post("/v1/compliance", json=request, headers=bearer(key)).get_json()
     assert after["window_totals"]["total"] == "72.0"
     assert after["ledger"]["entry_count"] == first["ledger"]["entry_count"] + 1
+
+
+def test_an_invalid_operator_profile_is_a_503_that_names_no_file(
+    http: FlaskClient,
+    make_key: Callable[..., str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+):
+    (tmp_path / "broken.yaml").write_text("id: broken\n", "utf-8")
+    monkeypatch.setenv(PROFILES_DIR_ENV, str(tmp_path))
+    response = http.get("/v1/profiles", headers=bearer(make_key("filing")))
+    assert (response.status_code, response.mimetype) == (503, "application/problem+json")
+    assert "broken.yaml" not in response.get_data(as_text=True)
