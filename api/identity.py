@@ -116,7 +116,7 @@ def identity_verifier() -> IdentityVerifier:
     """This app's verifier of identity tokens (built once).
 
     Raises:
-        Problem: 503 when no identity provider is configured.
+        Problem: 401 when no identity provider is configured, 503 when it is misconfigured.
     """
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     verifier: IdentityVerifier | None = app.extensions.get(_VERIFIER)
@@ -128,10 +128,13 @@ def identity_verifier() -> IdentityVerifier:
                 503, f"Individual sign-in is misconfigured: {exc}", code="identity-not-configured"
             ) from None
         if config is None:
+            # Not a server fault: no identity token can be valid here, so the credential is
+            # refused as any unverifiable one would be.
             raise Problem(
-                503,
-                "Individual sign-in is not configured (set CEHOURS_IDP_ISSUER and a key).",
+                401,
+                "Individual sign-in is not configured on this service.",
                 code="identity-not-configured",
+                headers=_CHALLENGE,
             )
         verifier = IdentityVerifier(config)
         app.extensions[_VERIFIER] = verifier
@@ -142,7 +145,8 @@ def verify_identity_token(token: str) -> SignedIn:
     """Verify a provider's token and map it to the person.
 
     Raises:
-        Problem: 401 when the token is refused; 503 when sign-in is not configured.
+        Problem: 401 when the token is refused or sign-in is not configured; 503 when it is
+            misconfigured.
     """
     try:
         identity = identity_verifier().verify(token)

@@ -165,7 +165,7 @@ def test_the_dev_identity_provider_is_off_unless_enabled(
             headers={"Authorization": f"Bearer {token}"},
             timeout=10,
         )
-        assert answer.status_code == 503
+        assert answer.status_code == 401
         assert answer.json()["type"] == "urn:cehours:problem:identity-not-configured"
 
 
