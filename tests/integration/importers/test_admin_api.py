@@ -17,8 +17,14 @@ from tests.integration.importers.test_quarantine import BAD_ID
 
 
 @pytest.fixture
-def app(db_url: str) -> Iterator[Flask]:
-    app = create_app({"DATABASE_URL": db_url, "TESTING": True})
+def session(lite_session: Session) -> Session:
+    """These tests are about HTTP, not the database: SQLite only."""
+    return lite_session
+
+
+@pytest.fixture
+def app(sqlite_url: str) -> Iterator[Flask]:
+    app = create_app({"DATABASE_URL": sqlite_url, "TESTING": True})
     yield app
     app.extensions["cehours"].engine.dispose()
 

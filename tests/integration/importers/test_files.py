@@ -63,8 +63,9 @@ def held(session: Session) -> dict[str, tuple[str, Decimal, dt.date]]:
 
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gb18030"])
 def test_a_csv_export_in_either_encoding_is_imported(
-    session: Session, tmp_path: Path, encoding: str
+    sqlite_session: Session, tmp_path: Path, encoding: str
 ) -> None:
+    session = sqlite_session
     source = city_source(session)
     path = write_csv(tmp_path / "export.csv", rows(), encoding)
 

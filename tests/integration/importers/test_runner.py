@@ -37,17 +37,17 @@ def test_a_first_sync_brings_in_every_platform_record_once(
 
 
 def test_a_second_sync_with_nothing_new_appends_nothing(
-    session: Session, platform: FakePlatform, source: str
+    lite_session: Session, platform: FakePlatform, lite_source: str
 ) -> None:
-    sync_source(session, source)
-    before = entry_count(session)
+    sync_source(lite_session, lite_source)
+    before = entry_count(lite_session)
 
-    run = sync_source(session, source)
+    run = sync_source(lite_session, lite_source)
 
     assert run.status == "succeeded"
     assert run.created == 0
-    assert entry_count(session) == before
-    assert_ledger_matches(session, platform)
+    assert entry_count(lite_session) == before
+    assert_ledger_matches(lite_session, platform)
 
 
 def test_new_records_are_fetched_from_the_saved_cursor_on(
@@ -158,25 +158,25 @@ def test_a_platform_that_keeps_failing_fails_the_run_and_the_next_run_resumes(
 
 
 def test_a_platform_dying_mid_sync_loses_nothing_once_it_is_back(
-    session: Session, platform: FakePlatform, source: str
+    lite_session: Session, platform: FakePlatform, lite_source: str
 ) -> None:
-    sync_source(session, source)
+    sync_source(lite_session, lite_source)
     for n in range(25, 60):
         platform.put(f"JL{n:05d}", **platform_record(n))
     platform.put("JL00001", xs="3")
     platform.faults.extend(["ok", "ok", "die"])
 
-    failed = sync_source(session, source)
+    failed = sync_source(lite_session, lite_source)
 
     assert failed.status == "failed"
     assert failed.error is not None
     assert "connection failed" in failed.error
     platform.start()
-    resumed = sync_source(session, source)
+    resumed = sync_source(lite_session, lite_source)
     assert resumed.status == "succeeded", resumed.error
     assert failed.created + resumed.created == 35
     assert failed.superseded + resumed.superseded == 1
-    assert_ledger_matches(session, platform)
+    assert_ledger_matches(lite_session, platform)
 
 
 def test_a_refused_credential_stops_at_once_without_retrying(
