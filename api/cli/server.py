@@ -124,14 +124,14 @@ def serve(bind: str, workers: int | None, threads: int, dev: bool) -> None:
         f"  health             {base}/healthz   readiness: {base}/readyz",
         err=True,
     )
-    warning = _migration_warning(url)
-    if warning:
-        click.echo(f"  warning: {warning}", err=True)
     problems = startup_problems(dev=dev)
     if problems:
         for problem in problems:
             click.echo(f"  refusing to start in production: {problem}", err=True)
         sys.exit(2)
+    warning = _migration_warning(url)
+    if warning:
+        click.echo(f"  warning: {warning}", err=True)
     metrics_dir, made_here = prepare_metrics_dir()
     try:
         Server(gunicorn_options(bind, workers, threads), {"DEV": dev}).run()
