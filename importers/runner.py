@@ -18,7 +18,8 @@ import queue
 import socket
 import threading
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterator, Mapping
+from contextlib import closing
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -152,12 +153,15 @@ def _commit_page(
 _END = object()
 
 
-def prefetched(pages: Iterator[Page], *, join_timeout: float = 60.0) -> Iterator[Page]:
+def prefetched(pages: Iterator[Page], *, join_timeout: float = 60.0) -> Generator[Page]:
     """Fetch the next page in a background thread while the caller commits the current one.
 
     Over a real network a page takes as long to arrive as to commit; overlapping the two nearly
     halves a sync. The cursor is unaffected: the caller still saves each page's cursor only
     after committing it. At most two pages are in memory at once (the queue holds one).
+
+    Raises:
+        Exception: whatever fetching a page raised, when the caller reaches that page.
     """
     handoff: queue.Queue[object] = queue.Queue(maxsize=1)
     stop = threading.Event()
@@ -236,19 +240,21 @@ def sync_source(
                 adapter = RestAdapter(config, client)
                 pages = adapter.pages(get_cursor(session, source_id))
                 join_timeout = config.connect_timeout + config.read_timeout
-                for page in prefetched(pages, join_timeout=join_timeout):
-                    counts = _commit_page(
-                        session,
-                        source_id,
-                        run_id,
-                        page.rows,
-                        mapping=config.mapping,
-                        actor=f"sync:{source_id}",
-                        cursor=page.cursor,
-                        lease=(holder, ttl),
-                    )
-                    if progress is not None:
-                        progress(counts)
+                # closing(): stop the prefetching thread as soon as the loop ends, however it ends.
+                with closing(prefetched(pages, join_timeout=join_timeout)) as stream:
+                    for page in stream:
+                        counts = _commit_page(
+                            session,
+                            source_id,
+                            run_id,
+                            page.rows,
+                            mapping=config.mapping,
+                            actor=f"sync:{source_id}",
+                            cursor=page.cursor,
+                            lease=(holder, ttl),
+                        )
+                        if progress is not None:
+                            progress(counts)
             except (ImporterError, LedgerError) as exc:
                 error = _describe(exc)
                 log.warning("sync of %s failed: %s", source_id, error)
