@@ -17,9 +17,11 @@ import yaml
 from tqdm import tqdm
 
 from api.cli import open_session
+from importers.config import parse_pull_config
 from importers.errors import ImporterError
 from importers.runner import import_file, sync_source
 from ledger.errors import LedgerError
+from ledger.sources import set_source_config
 from ledger.sync_state import (
     QuarantineInfo,
     RunInfo,
@@ -107,6 +109,31 @@ def sync_run(source_id: str) -> None:
         sys.exit(1)
 
 
+@sync_group.command("configure")
+@click.argument("source_id")
+@click.argument("config_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--check", is_flag=True, help="only check the file; change nothing")
+def sync_configure(source_id: str, config_file: Path, check: bool) -> None:
+    """Check CONFIG_FILE (JSON or YAML) as SOURCE's pull configuration, then store it."""
+    try:
+        config = _load_mapping(config_file)
+        parse_pull_config(config)
+    except (ValueError, yaml.YAMLError) as exc:
+        click.echo(f"error: {config_file.name} cannot be read: {type(exc).__name__}", err=True)
+        sys.exit(1)
+    except ImporterError as exc:
+        _fail(exc)
+    if check:
+        click.echo(f"{config_file.name}: a valid pull configuration")
+        return
+    with open_session() as session:
+        try:
+            set_source_config(session, source_id, config)
+        except LedgerError as exc:
+            _fail(exc)
+    click.echo(f"source {source_id}: pull configuration stored")
+
+
 def _status_json(s: SourceSyncStatus) -> dict[str, Any]:
     return {
         "source_id": s.source_id,
@@ -184,6 +211,7 @@ def sync_quarantine(source_id: str, include_cleared: bool, as_json: bool) -> Non
 
 
 def _load_mapping(path: Path) -> Any:
+    """A JSON or YAML document from a file (mappings and configurations)."""
     text = path.read_text(encoding="utf-8")
     if path.suffix.lower() in (".yaml", ".yml"):
         return yaml.safe_load(text)

@@ -120,3 +120,25 @@ def test_import_reads_a_gb18030_csv_with_a_yaml_mapping(
     assert "1 created" in result.output
     assert "1 rows quarantined" in result.output
     assert BAD_ID not in result.output
+
+
+def test_sync_configure_checks_and_stores_a_pull_configuration(
+    cli: CliRunner, sqlite_session: Session, cursor_platform: FakePlatform, tmp_path: Path
+) -> None:
+    from ledger.sources import get_source
+    from tests.factories import city_source
+
+    source = city_source(sqlite_session)
+    good = tmp_path / "good.json"
+    good.write_text(json.dumps(cursor_platform.config()), encoding="utf-8")
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({**cursor_platform.config(), "password": "x"}), encoding="utf-8")
+
+    refused = cli.invoke(main, ["sync", "configure", source, str(bad)])
+    stored = cli.invoke(main, ["sync", "configure", source, str(good)])
+
+    assert refused.exit_code == 1
+    assert "unknown configuration keys: password" in refused.output
+    assert stored.exit_code == 0, stored.output
+    assert get_source(sqlite_session, source).config == cursor_platform.config()
+    assert cli.invoke(main, ["sync", source]).exit_code == 0
