@@ -34,7 +34,7 @@ from importers.mapping import FieldMapping, file_mapping
 from importers.rest import Page, PlatformClient, RestAdapter
 from ledger.canonical import sha256_hex
 from ledger.errors import LedgerError
-from ledger.services import RecordResult, Status, append_records
+from ledger.services import MAX_BATCH, RecordResult, Status, append_records
 from ledger.sources import get_source
 from ledger.sync_state import (
     IMPORT,
@@ -133,7 +133,11 @@ def _commit_page(
     lease: tuple[str, dt.timedelta] | None,
 ) -> PageCounts:
     records = [mapping.to_record(row) for row in rows]
-    results = append_records(session, source_id, records, actor=actor, supersede=True)
+    results: list[RecordResult] = []
+    # A platform may ignore the page size it was asked for; the ledger takes MAX_BATCH at a time.
+    for start in range(0, len(records), MAX_BATCH):
+        chunk = records[start : start + MAX_BATCH]
+        results += append_records(session, source_id, chunk, actor=actor, supersede=True)
     outcome = _judge(rows, records, results, mapping=mapping)
     # A row quarantined and then fixed later in the same page must end up cleared.
     fixed = set(outcome.cleared)

@@ -60,6 +60,8 @@ class FakePlatform:
         self.faults: deque[str] = deque()
         self.requests: list[dict[str, str]] = []
         self.hang_seconds = 1.0
+        # A platform that ignores the page size asked for and serves this many per page.
+        self.page_size_override: int | None = None
         self.lock = threading.Lock()
         self._last_body: bytes | None = None
         self._server: ThreadingHTTPServer | None = None
@@ -84,7 +86,7 @@ class FakePlatform:
 
     # -- serving ----------------------------------------------------------------------------
     def page(self, params: dict[str, str]) -> dict[str, Any]:
-        size = int(params.get("size") or params.get("page_size") or 100)
+        size = self.page_size_override or int(params.get("size") or params.get("page_size") or 100)
         with self.lock:
             ordered = sorted(self.records.values(), key=lambda r: r["_seq"])
             if self.style == "cursor":

@@ -230,3 +230,17 @@ def test_runs_are_recorded_with_their_counts(
     assert latest.superseded == 1
     assert latest.started_at >= first.started_at
     assert latest.finished_at is not None
+
+
+def test_a_platform_ignoring_the_page_size_is_still_read_whole(
+    lite_session: Session, cursor_platform: FakePlatform
+) -> None:
+    for n in range(25, 1203):
+        cursor_platform.put(f"JL{n:05d}", **platform_record(n))
+    cursor_platform.page_size_override = 5000
+    make_source(lite_session, cursor_platform)
+
+    run = sync_source(lite_session, SOURCE)
+
+    assert (run.status, run.pages, run.created) == ("succeeded", 1, 1203)
+    assert_ledger_matches(lite_session, cursor_platform)
