@@ -15,7 +15,7 @@ import hashlib
 import json
 import os
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, cast
@@ -130,6 +130,10 @@ class Evaluated:
     counted_entry_ids: Sequence[int]
     head_hash: str | None
     entry_count: int
+
+
+Evaluator = Callable[[Session, str, str, dt.date | None], Evaluated]
+"""Evaluates a profile for a person as of a date, in the caller's transaction."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -324,7 +328,7 @@ def issue_attestation(
     *,
     id_number: str | None = None,
     kek: bytes | None = None,
-    evaluate: Any = None,
+    evaluate: Evaluator | None = None,
 ) -> Issued:
     """Evaluate ``profile_id`` for a person as of a date, sign the result and record it.
 
@@ -361,7 +365,7 @@ def issue_attestation(
             ).first()
             if person is None:
                 raise UnknownPersonError("no such person")
-            evaluated: Evaluated = run(session, person.id, profile_id, as_of)
+            evaluated = run(session, person.id, profile_id, as_of)
             key = signing.active_signing_key(session, kek)
             now = dt.datetime.now(dt.UTC).replace(microsecond=0)
             expires = now + lifetime
