@@ -14,9 +14,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Response, current_app, g, json
+from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException
 
 from ledger import errors as ledger_errors
+from ledger.db import is_retryable
 
 PROBLEM_JSON = "application/problem+json"
 TYPE_PREFIX = "urn:cehours:problem:"
@@ -175,7 +177,20 @@ def handle_ledger_error(error: ledger_errors.LedgerError) -> Response:
 
 
 def handle_unexpected(error: Exception) -> Response:
-    """The last resort: log the exception with the request id; tell the caller nothing more."""
+    """The last resort: log the exception with the request id; tell the caller nothing more.
+
+    A transaction that lost to concurrent writers more often than the ledger retries it is not
+    a fault of the caller nor of the service: 503 with ``Retry-After`` says to send it again
+    (retrying never appends twice).
+    """
+    if isinstance(error, DBAPIError) and is_retryable(error):
+        log.warning("busy: %s after retries", type(error).__name__)
+        return problem_response(
+            503,
+            "The ledger is busy with concurrent writes to the same people; retry the request.",
+            code="busy",
+            headers={"Retry-After": "1"},
+        )
     log.exception("unhandled %s", type(error).__name__)
     return problem_response(
         500, "An unexpected error occurred; quote the request id when reporting it."
