@@ -108,6 +108,7 @@ class Tally:
     posted: int = 0
     acknowledged: int = 0
     retries: int = 0
+    http_errors: dict[int, int] = field(default_factory=dict)
     statuses: dict[str, int] = field(default_factory=dict)
     unexpected: list[str] = field(default_factory=list)
 
@@ -162,6 +163,9 @@ def run_client(
                     break
                 with tally.lock:
                     tally.retries += 1
+                    if response is not None:
+                        code = response.status_code
+                        tally.http_errors[code] = tally.http_errors.get(code, 0) + 1
                 time.sleep(delay + random.random() * delay)
                 delay = min(delay * 2, 1.0)
 
@@ -245,6 +249,7 @@ def one_run(
         "posted": tally.posted,
         "total": total,
         "retries": tally.retries,
+        "http_errors": dict(sorted(tally.http_errors.items())),
         "statuses": tally.statuses,
         "unexpected": tally.unexpected,
         "kills": survived,
@@ -280,7 +285,9 @@ def run(kind: str, args: argparse.Namespace) -> bool:
         print(f"    records posted      {r['posted']:>8} ({r['distinct']} distinct; answers "
               f"{dict(sorted(r['statuses'].items()))})")  # fmt: skip
         print(f"    kills survived      {r['kills']:>8}   (mean restart {r['restart_s']:.1f} s)")
-        print(f"    retries             {r['retries']:>8}")
+        errors = r["http_errors"] or "none"
+        print(f"    retries             {r['retries']:>8}   (HTTP answers retried: {errors};"
+              " the rest: refused connections, resets)")  # fmt: skip
         print(f"    duplicates found    {r['duplicates']:>8}   (must be 0)")
         print(f"    lost                {r['lost']:>8}   (must be 0)")
         print(f"    ledger credits      {r['credits']:>8}   (must equal distinct records)")
