@@ -82,8 +82,10 @@ def verify_ledger(session: Session) -> VerifyReport:
             sums[key][1] += 1
         if current is not None:
             _check_head(report, current, heads, prev_hash, expected_seq - 1)
+        # One set of the people seen, not one per person: this loop is over every person.
+        seen = {k[0] for k in sums}
         for pid, (_head, count) in heads.items():
-            if count and pid not in {k[0] for k in sums}:
+            if count and pid not in seen:
                 report.problem(f"person {pid}: head says {count} entries but none were found")
 
         stored = {
