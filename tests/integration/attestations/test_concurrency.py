@@ -1,0 +1,65 @@
+"""Issuing while entries are being reversed: no attestation stays valid over a reversed entry."""
+
+from __future__ import annotations
+
+import threading
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from ledger import attestations, signing
+from ledger.attestations import Attestation, AttestationEntry
+from ledger.models import Entry
+from ledger.services import append_records, reverse_record
+from tests.factories import city_source, record
+from tests.integration.attestations.helpers import count_active_credits
+
+
+def test_reversals_racing_issuance_never_leave_a_valid_attestation_over_a_reversed_entry(
+    session_factory: sessionmaker[Session], kek: bytes
+) -> None:
+    with session_factory() as setup:
+        signing.create_key(setup, kek, actor="ops")
+        source = city_source(setup)
+        results = append_records(
+            setup, source, [record(f"r{i}", hours="10") for i in range(12)], actor="p"
+        )
+        person_id = results[0].person_id
+        assert person_id is not None
+    done = threading.Event()
+    errors: list[BaseException] = []
+
+    def issue_repeatedly() -> None:
+        with session_factory() as own:
+            while not done.is_set():
+                try:
+                    attestations.issue_attestation(
+                        own, person_id, "any", None, None, "f", evaluate=count_active_credits
+                    )
+                except BaseException as exc:
+                    errors.append(exc)
+                    return
+
+    issuers = [threading.Thread(target=issue_repeatedly) for _ in range(2)]
+    for t in issuers:
+        t.start()
+    with session_factory() as own:
+        for i in range(12):
+            reverse_record(own, source, f"r{i}", reason="race", actor="auditor")
+    done.set()
+    for t in issuers:
+        t.join(30)
+    assert not errors, errors
+
+    with session_factory() as check, check.begin():
+        issued = check.scalar(select(Attestation.jti).limit(1))
+        assert issued is not None
+        reversed_ids = set(
+            check.scalars(select(Entry.reverses_id).where(Entry.reverses_id.isnot(None)))
+        )
+        valid_over_reversed = check.scalars(
+            select(AttestationEntry.jti)
+            .join(Attestation, Attestation.jti == AttestationEntry.jti)
+            .where(Attestation.status == "valid", AttestationEntry.entry_id.in_(reversed_ids))
+        ).all()
+        assert valid_over_reversed == []
