@@ -103,13 +103,21 @@ def require_role(*roles: str) -> Callable[[F], F]:
                 )
             return view(*args, **kwargs)
 
-        # flask-smorest reads the documentation that its decorators leave in ``_apidoc``.
-        doc = deepcopy(getattr(wrapper, "_apidoc", {}))
-        doc.setdefault("manual_doc", {})["security"] = [{SECURITY_SCHEME: []}]
-        responses = doc.setdefault("response", {}).setdefault("responses", {})
-        responses.setdefault(401, []).append("UNAUTHORIZED")
-        responses.setdefault(403, []).append("FORBIDDEN")
-        wrapper._apidoc = doc  # type: ignore[attr-defined]
-        return cast(F, wrapper)
+        return document_bearer(cast(F, wrapper))
 
     return decorator
+
+
+def document_bearer(view: F) -> F:
+    """Document on ``view`` the bearer security requirement and its 401 and 403 responses.
+
+    For guards other than :func:`require_role`; flask-smorest reads the documentation its
+    decorators leave in ``_apidoc``.
+    """
+    doc = deepcopy(getattr(view, "_apidoc", {}))
+    doc.setdefault("manual_doc", {})["security"] = [{SECURITY_SCHEME: []}]
+    responses = doc.setdefault("response", {}).setdefault("responses", {})
+    responses.setdefault(401, []).append("UNAUTHORIZED")
+    responses.setdefault(403, []).append("FORBIDDEN")
+    view._apidoc = doc  # type: ignore[attr-defined]
+    return view
