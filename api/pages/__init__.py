@@ -91,6 +91,10 @@ _SIGNATURE_FAILURES = {
 }
 
 
+# What a proof's QR code leads to works even where browser sign-in is not configured.
+_SESSIONLESS = {"pages.verify_jti", "pages.static"}
+
+
 def _secret_from_var(directory: Path) -> str:
     path = directory / SECRET_FILE
     if not path.exists():
@@ -153,7 +157,7 @@ def _on_http_error(error: HTTPException) -> Response:
 
 @bp.before_request
 def _guard() -> None:
-    if not current_app.secret_key:
+    if not current_app.secret_key and request.endpoint not in _SESSIONLESS:
         raise Problem(503, "Sign-in is not configured: set CEHOURS_SECRET_KEY.")
     if request.method == "POST" and not csrf_matches(request.form.get("csrf_token")):
         raise Problem(403, "表单已过期,请返回重试。The form has expired: go back and try again.")

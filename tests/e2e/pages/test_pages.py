@@ -189,3 +189,40 @@ def test_pages_send_a_strict_content_security_policy(site: Site) -> None:
     css = requests.get(f"{site.base}/assets/pages.css", timeout=10)
     assert css.status_code == 200
     assert "http" not in css.text
+
+
+def test_verification_works_where_browser_sign_in_is_not_configured(
+    sqlite_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with running_site(sqlite_url, tmp_path / "var", monkeypatch, SECRET_KEY=None) as live:
+        issued = requests.post(
+            f"{live.base}/v1/attestations",
+            json={"person_id": live.me, "profile": "quzhou-annual-90", "as_of": "2024-12-31"},
+            headers={"Authorization": f"Bearer {live.keys['filing']}"},
+            timeout=10,
+        )
+        assert issued.status_code == 201, issued.text
+        page = requests.get(f"{live.base}/verify/{issued.json()['jti']}", timeout=10)
+        assert page.status_code == 200
+        assert 'data-status="valid"' in page.text
+        assert requests.get(f"{live.base}/me", timeout=10).status_code == 503
+
+
+def test_a_person_with_no_hours_yet_signs_in_to_an_empty_transcript(site: Site) -> None:
+    from tests.factories import id_number
+
+    browser = requests.Session()
+    form = browser.get(f"{site.base}/sign-in", timeout=10)
+    answer = browser.post(
+        f"{site.base}/sign-in",
+        data={"csrf_token": csrf(form.text), "token": site.token(id_number(3), "王五")},
+        timeout=10,
+    )
+    assert answer.status_code == 200
+    assert "尚无学时记录" in answer.text
+    proof = browser.post(
+        f"{site.base}/me/proof",
+        data={"csrf_token": csrf(answer.text), "profile": "quzhou-annual-90"},
+        timeout=10,
+    )
+    assert proof.status_code == 404
