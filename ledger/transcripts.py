@@ -88,6 +88,7 @@ class TranscriptEntry:
     status: EntryStatus
     detail: str | None
     related_entry_id: int | None
+    reason: str | None = None  # why it was reversed or corrected, as the platform said
 
     @property
     def year(self) -> int:
@@ -111,6 +112,7 @@ class TranscriptEntry:
                 "provider": self.course_provider,
             },
             "status": self.status.value,
+            "reason": self.reason,
             "detail": self.detail,
             "related_entry_id": self.related_entry_id,
         }
@@ -242,6 +244,8 @@ def build_transcript(session: Session, person_id: str) -> Transcript:
     frame = Frame(today, today.year, tuple(years), dt.date.max)
     judgement = judge_entries(_neutral_profile(years), frame, facts)
     totals: dict[int, dict[str, Decimal]] = {y: dict.fromkeys(CATEGORIES, ZERO) for y in years}
+    # A reversal's reason explains the credit it cancels too.
+    reasons = {r.reverses_id: r.reason for r in rows if r.reverses_id is not None}
     entries = []
     for row, verdict in zip(rows, judgement.verdicts, strict=True):
         if verdict.counted:
@@ -267,6 +271,7 @@ def build_transcript(session: Session, person_id: str) -> Transcript:
                 status=status,
                 detail=verdict.detail,
                 related_entry_id=verdict.related_entry_id,
+                reason=row.reason if row.reverses_id is not None else reasons.get(row.id),
             )
         )
     return Transcript(

@@ -63,6 +63,10 @@ class TranscriptEntrySchema(ma.Schema):
             " (the correcting entry itself)"
         },
     )
+    reason = ma.fields.String(
+        allow_none=True,
+        metadata={"description": "why it was reversed or corrected (the platform's words)"},
+    )
     detail = ma.fields.String(allow_none=True)
     related_entry_id = ma.fields.Integer(
         allow_none=True,

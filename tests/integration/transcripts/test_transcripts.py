@@ -59,6 +59,9 @@ def test_every_entry_is_listed_with_its_source_and_status(session: Session, pers
     assert twin.source_kind == "province_industry"
     assert by_record[("c4", "credit")].status == EntryStatus.REVERSED
     assert by_record[("c4", "reversal")].status == EntryStatus.REVERSAL
+    assert by_record[("c4", "credit")].reason == "课程未完成考核"
+    assert by_record[("c4", "reversal")].reason == "课程未完成考核"
+    assert by_record[("c1", "credit")].reason is None
     statuses = [e.status for e in transcript.entries if e.external_id == "c3"]
     assert sorted(statuses) == sorted(
         [EntryStatus.SUPERSEDED, EntryStatus.REVERSAL, EntryStatus.COUNTED]
