@@ -2,10 +2,12 @@
 
     .venv/bin/python bench/http_ingest.py [--records 100000] [--workers 4] [--clients 4]
 
-For each backend (SQLite, PostgreSQL): measures the raw insert rate of the records as plain rows,
-then starts ``cehours serve`` (gunicorn, the same number of workers every time) on loopback and
-posts the same records in batches of 500 from a few concurrent clients with a platform key.
-Prints both rates and their ratio (target: HTTP >= 15% of raw).
+For each backend (SQLite, PostgreSQL): starts ``cehours serve`` (gunicorn, the same number of
+workers every time) on loopback, posts the records in batches of 500 from a few concurrent
+clients with a platform key, then measures the raw insert rate of the same rows (the entry rows
+the ledger now holds, into a plain table: the ledger benchmark's baseline). Prints both rates and
+their ratio (target: HTTP >= 15% of raw). ``--direct`` also times ``append_records`` called
+in-process on another fresh database, to tell the HTTP layer's cost from the ledger's.
 """
 
 from __future__ import annotations
@@ -30,12 +32,13 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from bench._common import (
     fresh_database,
     generate_records,
+    ledger_rows,
     postgres_available,
-    raw_insert_rate,
-    raw_rows,
+    raw_entry_insert_rate,
 )
 from ledger.credentials import create_client
 from ledger.db import make_engine, make_session_factory
+from ledger.services import append_records
 from ledger.sources import add_source
 
 BATCH = 500
@@ -126,10 +129,23 @@ def _post_all(base: str, key: str, bodies: list[bytes], clients: int) -> tuple[f
     return elapsed, sum(created)
 
 
-def run(kind: str, records: int, people: int, workers: int, clients: int) -> float:
+def direct_rate(kind: str, data: list[dict[str, object]]) -> float:
+    """Records per second through ``append_records`` in-process, one batch after another."""
+    url = fresh_database(kind, "cehours_bench_http_direct")
+    engine = make_engine(url)
+    with make_session_factory(engine)() as session:
+        add_source(session, "bench", kind="city", region_code="330800", display_name="bench")
+        started = time.perf_counter()
+        for i in range(0, len(data), BATCH):
+            append_records(session, "bench", data[i : i + BATCH], actor="bench")
+        elapsed = time.perf_counter() - started
+    engine.dispose()
+    return len(data) / elapsed
+
+
+def run(kind: str, records: int, people: int, workers: int, clients: int, direct: bool) -> float:
     url = fresh_database(kind, "cehours_bench_http")
     data = list(generate_records(records, people))
-    raw = raw_insert_rate(url, raw_rows(data), BATCH)
 
     engine = make_engine(url)
     with make_session_factory(engine)() as session:
@@ -150,12 +166,17 @@ def run(kind: str, records: int, people: int, workers: int, clients: int) -> flo
     if created != len(data):
         raise SystemExit(f"[{kind}] only {created} of {len(data)} records were created")
     ours = len(data) / elapsed
+    raw = raw_entry_insert_rate(url, ledger_rows(url), BATCH)
     print(f"[{kind}] raw executemany insert : {raw:10.0f} rows/s")
     print(
         f"[{kind}] HTTP POST /v1/records    : {ours:10.0f} records/s  ({len(data)} records, "
         f"batches of {BATCH}, {clients} clients, {workers} workers)"
     )
     print(f"[{kind}] ratio HTTP/raw           : {ours / raw:10.1%}   (target >= 15%)")
+    if direct:
+        alone = direct_rate(kind, data)
+        print(f"[{kind}] append_records in-process: {alone:10.0f} records/s  (one caller)")
+        print(f"[{kind}] ratio HTTP/in-process    : {ours / alone:10.1%}")
     return ours / raw
 
 
@@ -166,12 +187,13 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=4, help="gunicorn workers (every run)")
     parser.add_argument("--clients", type=int, default=4, help="concurrent HTTP clients")
     parser.add_argument("--backends", default="sqlite,postgresql")
+    parser.add_argument("--direct", action="store_true", help="also time append_records in-process")
     args = parser.parse_args()
     for kind in args.backends.split(","):
         if kind == "postgresql" and not postgres_available():
             print("[postgresql] not reachable; skipped")
             continue
-        run(kind, args.records, args.people, args.workers, args.clients)
+        run(kind, args.records, args.people, args.workers, args.clients, args.direct)
 
 
 if __name__ == "__main__":
