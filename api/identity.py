@@ -26,13 +26,12 @@ import functools
 import hmac
 import secrets
 from collections.abc import Callable
-from copy import deepcopy
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
 from flask import Flask, current_app, g, request, session
 
-from api.auth import SECURITY_SCHEME, bearer_key
+from api.auth import bearer_key, document_bearer
 from api.db import db_session
 from api.errors import Problem
 from ledger.errors import IdentityConfigError, IdentityTokenError, LedgerError
@@ -250,13 +249,7 @@ def require_individual(view: F) -> F:
             )
         return view(*args, **kwargs)
 
-    doc = deepcopy(getattr(wrapper, "_apidoc", {}))
-    doc.setdefault("manual_doc", {})["security"] = [{SECURITY_SCHEME: []}]
-    responses = doc.setdefault("response", {}).setdefault("responses", {})
-    responses.setdefault(401, []).append("UNAUTHORIZED")
-    responses.setdefault(403, []).append("FORBIDDEN")
-    wrapper._apidoc = doc  # type: ignore[attr-defined]
-    return cast(F, wrapper)
+    return document_bearer(cast(F, wrapper))
 
 
 def own_person_id(body: dict[str, Any]) -> str | None:

@@ -14,7 +14,7 @@ from typing import Any
 
 from flask import Response, current_app
 
-from api.auth import SECURITY_SCHEME, bearer_key, current_client
+from api.auth import bearer_key, current_client, document_bearer
 from api.db import db_session
 from api.errors import Problem
 from api.identity import current_individual, own_person_id, require_individual
@@ -137,7 +137,7 @@ def issue_for_person(
 @blp.response(201, attestation_api.IssuedSchema)
 @blp.alt_response(404, response="NOT_FOUND")
 @blp.alt_response(503, response="SERVICE_UNAVAILABLE")
-@blp.doc(security=[{SECURITY_SCHEME: []}])
+@document_bearer
 def issue_mine(args: dict[str, Any]) -> attestations.Issued:
     """Obtain my attestation (individuals)
 
