@@ -23,10 +23,14 @@ DEMO_NAME = "王晓明"
 OTHER_ID_NUMBER = make_id_number("330282", dt.date(1992, 3, 8), 456)
 OTHER_NAME = "陈静"
 
+# The demo person works in a field (工业和信息化) whose provincial department manages CE hours on
+# its own platform, so under R6 that platform's hours prevail. It holds most of their courses;
+# the city platform re-registers one of them (counted once) and holds two of its own, which the
+# compliance view shows as not authoritative for this person.
 # (external id, category, hours, completed on, course code, course title, provider)
-CITY_COURSES: list[tuple[str, str, str, str, str, str, str]] = [
+MAIN_COURSES: list[tuple[str, str, str, str, str, str, str]] = [
     (
-        "QZ-2019-001",
+        "ZJ-2019-001",
         "specialised",
         "40",
         "2019-04-12",
@@ -34,9 +38,9 @@ CITY_COURSES: list[tuple[str, str, str, str, str, str, str]] = [
         "建筑结构设计新规范解读",
         "衢州市建设学院",
     ),
-    ("QZ-2019-002", "specialised", "24", "2019-09-20", "ZY1907", "BIM技术应用", "衢州市建设学院"),
+    ("ZJ-2019-002", "specialised", "24", "2019-09-20", "ZY1907", "BIM技术应用", "衢州市建设学院"),
     (
-        "QZ-2019-003",
+        "ZJ-2019-003",
         "general_public",
         "18",
         "2019-06-03",
@@ -45,7 +49,7 @@ CITY_COURSES: list[tuple[str, str, str, str, str, str, str]] = [
         "衢州市人社局",
     ),
     (
-        "QZ-2019-004",
+        "ZJ-2019-004",
         "industry_public",
         "12",
         "2019-11-08",
@@ -54,7 +58,7 @@ CITY_COURSES: list[tuple[str, str, str, str, str, str, str]] = [
         "衢州市住建局",
     ),
     (
-        "QZ-2020-001",
+        "ZJ-2020-001",
         "specialised",
         "36",
         "2020-05-15",
@@ -63,7 +67,7 @@ CITY_COURSES: list[tuple[str, str, str, str, str, str, str]] = [
         "衢州市建设学院",
     ),
     (
-        "QZ-2020-002",
+        "ZJ-2020-002",
         "specialised",
         "24.5",
         "2020-10-22",
@@ -71,10 +75,10 @@ CITY_COURSES: list[tuple[str, str, str, str, str, str, str]] = [
         "绿色建筑评价标准",
         "衢州市建设学院",
     ),
-    ("QZ-2020-003", "general_public", "18", "2020-07-01", "GX2005", "知识产权保护", "衢州市人社局"),
-    ("QZ-2020-004", "industry_public", "6", "2020-12-18", "HY2012", "工程质量管理", "衢州市住建局"),
+    ("ZJ-2020-003", "general_public", "18", "2020-07-01", "GX2005", "知识产权保护", "衢州市人社局"),
+    ("ZJ-2020-004", "industry_public", "6", "2020-12-18", "HY2012", "工程质量管理", "衢州市住建局"),
     (
-        "QZ-2021-001",
+        "ZJ-2021-001",
         "specialised",
         "48",
         "2021-03-30",
@@ -83,7 +87,7 @@ CITY_COURSES: list[tuple[str, str, str, str, str, str, str]] = [
         "衢州市建设学院",
     ),
     (
-        "QZ-2021-002",
+        "ZJ-2021-002",
         "general_public",
         "12",
         "2021-08-16",
@@ -92,7 +96,7 @@ CITY_COURSES: list[tuple[str, str, str, str, str, str, str]] = [
         "衢州市人社局",
     ),
     (
-        "QZ-2021-003",
+        "ZJ-2021-003",
         "industry_public",
         "12",
         "2021-10-11",
@@ -100,9 +104,9 @@ CITY_COURSES: list[tuple[str, str, str, str, str, str, str]] = [
         "建筑节能政策",
         "衢州市住建局",
     ),
-    ("QZ-2024-001", "specialised", "30", "2024-04-18", "ZY2404", "智能建造技术", "衢州市建设学院"),
+    ("ZJ-2024-001", "specialised", "30", "2024-04-18", "ZY2404", "智能建造技术", "衢州市建设学院"),
     (
-        "QZ-2024-002",
+        "ZJ-2024-002",
         "general_public",
         "15.5",
         "2024-06-21",
@@ -111,7 +115,7 @@ CITY_COURSES: list[tuple[str, str, str, str, str, str, str]] = [
         "衢州市人社局",
     ),
     (
-        "QZ-2025-001",
+        "ZJ-2025-001",
         "specialised",
         "32",
         "2025-03-14",
@@ -119,9 +123,9 @@ CITY_COURSES: list[tuple[str, str, str, str, str, str, str]] = [
         "建筑碳排放计算",
         "衢州市建设学院",
     ),
-    ("QZ-2025-002", "general_public", "18", "2025-05-09", "GX2505", "法治素养提升", "衢州市人社局"),
+    ("ZJ-2025-002", "general_public", "18", "2025-05-09", "GX2505", "法治素养提升", "衢州市人社局"),
     (
-        "QZ-2025-003",
+        "ZJ-2025-003",
         "industry_public",
         "10",
         "2025-09-26",
@@ -130,7 +134,7 @@ CITY_COURSES: list[tuple[str, str, str, str, str, str, str]] = [
         "衢州市住建局",
     ),
     (
-        "QZ-2025-004",
+        "ZJ-2025-004",
         "specialised",
         "12",
         "2025-11-05",
@@ -139,7 +143,7 @@ CITY_COURSES: list[tuple[str, str, str, str, str, str, str]] = [
         "衢州市建设学院",
     ),
     (
-        "QZ-2026-001",
+        "ZJ-2026-001",
         "specialised",
         "36",
         "2026-03-20",
@@ -147,9 +151,9 @@ CITY_COURSES: list[tuple[str, str, str, str, str, str, str]] = [
         "建筑机器人应用",
         "衢州市建设学院",
     ),
-    ("QZ-2026-002", "general_public", "12", "2026-05-28", "GX2605", "保密知识教育", "衢州市人社局"),
+    ("ZJ-2026-002", "general_public", "12", "2026-05-28", "GX2605", "保密知识教育", "衢州市人社局"),
     (
-        "QZ-2026-003",
+        "ZJ-2026-003",
         "industry_public",
         "8.5",
         "2026-09-15",
@@ -158,11 +162,11 @@ CITY_COURSES: list[tuple[str, str, str, str, str, str, str]] = [
         "衢州市住建局",
     ),
 ]
-# The provincial industry platform re-registers one city course (counted once) and adds its own.
-PROVINCE_COURSES: list[tuple[str, str, str, str, str, str, str]] = [
-    ("ZJ-88101", "specialised", "24", "2019-09-20", "ZY1907", "BIM技术应用", "衢州市建设学院"),
+# What the city platform holds for the demo person.
+CITY_COURSES: list[tuple[str, str, str, str, str, str, str]] = [
+    ("QZ-88101", "specialised", "24", "2019-09-20", "ZY1907", "BIM技术应用", "衢州市建设学院"),
     (
-        "ZJ-88102",
+        "QZ-88102",
         "industry_public",
         "8",
         "2020-09-09",
@@ -170,7 +174,7 @@ PROVINCE_COURSES: list[tuple[str, str, str, str, str, str, str]] = [
         "工业和信息化领域政策解读",
         "浙江省经信厅",
     ),
-    ("ZJ-88103", "specialised", "20", "2025-07-17", "SH2507", "工业互联网平台应用", "浙江省经信厅"),
+    ("QZ-88103", "specialised", "20", "2025-07-17", "SH2507", "工业互联网平台应用", "浙江省经信厅"),
 ]
 
 
@@ -200,29 +204,26 @@ def load_demo() -> list[str]:
                 done.append(f"source {source_id} added")
             except ConflictError:
                 pass
+        main = [_record(r, DEMO_ID_NUMBER, DEMO_NAME) for r in MAIN_COURSES]
+        results = append_records(session, PROVINCE, main, actor="demo")
         city = [_record(r, DEMO_ID_NUMBER, DEMO_NAME) for r in CITY_COURSES]
+        # A second person, managed by the city platform alone.
         city.append(
-            _record(CITY_COURSES[0], OTHER_ID_NUMBER, OTHER_NAME) | {"external_id": "QZ-X-1"}
+            _record(MAIN_COURSES[0], OTHER_ID_NUMBER, OTHER_NAME) | {"external_id": "QZ-X-1"}
         )
-        results = append_records(session, CITY, city, actor="demo")
-        results += append_records(
-            session,
-            PROVINCE,
-            [_record(r, DEMO_ID_NUMBER, DEMO_NAME) for r in PROVINCE_COURSES],
-            actor="demo",
-        )
+        results += append_records(session, CITY, city, actor="demo")
         created = sum(r.status == "created" for r in results)
         done.append(f"{created} demo records created, {len(results) - created} already held")
         # A correction (hours were registered wrongly) and a cancelled course.
-        fixed = _record(CITY_COURSES[5], DEMO_ID_NUMBER, DEMO_NAME) | {"hours": "20.5"}
-        (corr,) = append_records(session, CITY, [fixed], actor="demo", supersede=True)
+        fixed = _record(MAIN_COURSES[5], DEMO_ID_NUMBER, DEMO_NAME) | {"hours": "20.5"}
+        (corr,) = append_records(session, PROVINCE, [fixed], actor="demo", supersede=True)
         if corr.status == "superseded":
-            done.append("QZ-2020-002 superseded (hours corrected to 20.5)")
+            done.append(f"{fixed['external_id']} superseded (hours corrected to 20.5)")
         try:
             reverse_record(
-                session, CITY, "QZ-2024-002", reason="课程未完成考核(演示)", actor="demo"
+                session, PROVINCE, "ZJ-2024-002", reason="课程未完成考核(演示)", actor="demo"
             )
-            done.append("QZ-2024-002 reversed")
+            done.append("ZJ-2024-002 reversed")
         except ReversalError:
             pass
         var = Path(os.environ.get("CEHOURS_VAR_DIR", "var"))
