@@ -53,6 +53,19 @@ def format_timestamp(moment: dt.datetime) -> str:
     return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+def chain_hash(row: dict[str, Any], recorded_at_text: str) -> str:
+    """:func:`entry_hash` for a row the ledger is about to append, whose value types are known
+    (hours ``Decimal`` with one place, ``completed_on`` a date) and whose timestamp was already
+    formatted once for the whole batch. Equal to ``entry_hash`` (a unit test holds them together).
+    """
+    document = {name: row.get(name) for name in HASHED_FIELDS}
+    document["v"] = HASH_VERSION
+    document["hours"] = str(row["hours"])
+    document["completed_on"] = row["completed_on"].isoformat()
+    document["recorded_at"] = recorded_at_text
+    return sha256_hex_flat(document)
+
+
 def entry_hash(fields: dict[str, Any]) -> str:
     """Hash an entry's fields (see ``HASHED_FIELDS``) with encoding version ``HASH_VERSION``.
 

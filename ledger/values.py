@@ -64,10 +64,10 @@ def parse_hours(value: object) -> Decimal:
         raise ValueError("hours must be greater than 0")
     if hours > MAX_HOURS_PER_RECORD:
         raise ValueError(f"hours must be at most {MAX_HOURS_PER_RECORD} per record")
-    exponent = hours.normalize().as_tuple().exponent
-    if isinstance(exponent, int) and exponent < -1:
+    one_place = hours.quantize(ONE_PLACE)
+    if one_place != hours:
         raise ValueError("hours may have at most one decimal place")
-    return hours.quantize(ONE_PLACE)
+    return one_place
 
 
 def parse_category(value: object) -> Category:
