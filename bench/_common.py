@@ -12,6 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from ledger.db import make_engine
+from ledger.models import Entry
 from ledger.people import make_id_number
 from ledger.records import parse_record
 from ledger.schema import upgrade_database
@@ -103,33 +104,36 @@ def raw_rows(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return rows
 
 
+def _plain_entries_table() -> sa.Table:
+    """A table with the entries' columns and types, but no keys, indexes or triggers."""
+    columns = [sa.Column(c.name, c.type) for c in Entry.__table__.columns]
+    return sa.Table("raw_entries", sa.MetaData(), *columns)
+
+
 def ledger_rows(url: str) -> list[dict[str, Any]]:
-    """Every entry row the ledger holds, exactly as stored (the raw baseline inserts these)."""
+    """Every entry row the ledger holds, as stored (the raw baseline inserts these)."""
     engine = make_engine(url)
     with engine.connect() as conn:
-        rows = [
-            dict(r) for r in conn.execute(sa.text("SELECT * FROM entries ORDER BY id")).mappings()
-        ]
+        rows = [dict(r) for r in conn.execute(sa.select(Entry.__table__)).mappings()]
     engine.dispose()
     return rows
 
 
 def raw_entry_insert_rate(url: str, rows: list[dict[str, Any]], batch: int = 500) -> float:
     """Rows per second inserting the ledger's own entry rows into a plain table of the same
-    columns (no constraints, no indexes, no triggers) with executemany, one transaction per
-    batch: the same rows and commit pattern as the ledger path, without the ledger."""
+    columns and types (no constraints, no indexes, no triggers) with executemany, one
+    transaction per batch: the same rows and commit pattern as the ledger path, without the
+    ledger."""
     engine = make_engine(url)
-    with engine.begin() as conn:
-        conn.exec_driver_sql("DROP TABLE IF EXISTS raw_entries")
-        conn.exec_driver_sql("CREATE TABLE raw_entries AS SELECT * FROM entries WHERE 1 = 0")
-    table = sa.Table("raw_entries", sa.MetaData(), autoload_with=engine)
+    table = _plain_entries_table()
+    table.drop(engine, checkfirst=True)
+    table.create(engine)
     started = time.perf_counter()
     for i in range(0, len(rows), batch):
         with engine.begin() as conn:
             conn.execute(table.insert(), rows[i : i + batch])
     elapsed = time.perf_counter() - started
-    with engine.begin() as conn:
-        conn.exec_driver_sql("DROP TABLE raw_entries")
+    table.drop(engine)
     engine.dispose()
     return len(rows) / elapsed
 
