@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import datetime as dt
 import os
 import tempfile
@@ -23,20 +24,33 @@ PG_ADMIN_URL = os.environ.get(
 CATEGORIES = ("specialised", "industry_public", "general_public")
 
 
-def fresh_database(kind: str, name: str) -> str:
-    """A new, migrated database for a benchmark run; returns its URL."""
+def fresh_database(kind: str, name: str, *, keep: bool = False) -> str:
+    """A new, migrated database for a benchmark run; returns its URL. A PostgreSQL database is
+    dropped when the process exits unless ``keep`` (for benchmarks that measure it again)."""
     if kind == "sqlite":
         path = os.path.join(tempfile.mkdtemp(prefix="cehours-bench-"), f"{name}.sqlite3")
         url = f"sqlite:///{path}"
     else:
+        # One database per process, dropped at exit: two benchmarks running at once must never
+        # recreate each other's database.
+        name = f"{name}_{os.getpid()}"
         admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
         with admin.connect() as conn:
             conn.execute(sa.text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
             conn.execute(sa.text(f"CREATE DATABASE {name}"))
         admin.dispose()
+        if not keep:
+            atexit.register(_drop_database, name)
         url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
     upgrade_database(url)
     return url
+
+
+def _drop_database(name: str) -> None:
+    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+    admin.dispose()
 
 
 def postgres_available() -> bool:

@@ -277,7 +277,7 @@ def run(args: argparse.Namespace) -> None:
     if args.database:
         measure_existing(args)
         return
-    url = fresh_database(args.backend, "bench_compliance")
+    url = fresh_database(args.backend, "bench_compliance", keep=True)
     engine = make_engine(url)
     sessions = make_session_factory(engine)
     with sessions() as session:
