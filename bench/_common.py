@@ -32,8 +32,9 @@ def fresh_database(kind: str, name: str, *, keep: bool = False) -> str:
         url = f"sqlite:///{path}"
     else:
         # One database per process, dropped at exit: two benchmarks running at once must never
-        # recreate each other's database.
-        name = f"{name}_{os.getpid()}"
+        # recreate each other's database. A kept database keeps its name, to be found again.
+        if not keep:
+            name = f"{name}_{os.getpid()}"
         admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
         with admin.connect() as conn:
             conn.execute(sa.text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
