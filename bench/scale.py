@@ -1,20 +1,24 @@
 """How the ledger behaves as it grows on PostgreSQL: ingest rate, storage, read latency, verify.
 
-    .venv/bin/python bench/scale.py [--entries 1000000] [--per-person 30] [--backend postgresql]
+    .venv/bin/python bench/scale.py [--entries 1000000] [--per-person 30 | --people N]
+                                    [--backend postgresql] [--resume]
 
 Grows one database through ``ledger.services.append_records`` (batches of 1,000, the honest
 path) to ``--entries``, with ``--per-person`` entries per person over five years. At 10k, 100k,
-1M and 10M entries (those not above the target) it prints: the append rate of the last segment
-and its ratio to a raw ``executemany`` insert of the same rows measured at the start of the same
-run; table and index sizes and bytes per entry; ``person_totals`` and ``evaluate`` latency for
-one person (p50/p99); and, up to 1M entries, the time ``verify_ledger`` takes for the whole
-ledger. The output is what ``docs/scaling.md`` quotes.
+1M, 2M, 3M, 5M and 10M entries (those not above the target) it prints: the append rate of the
+last segment and its ratio to a raw ``executemany`` insert of the same rows measured at the
+start of the same run; table and index sizes and bytes per entry; ``person_totals`` and
+``evaluate`` latency for one person (p50/p99); and, up to 3M entries, the time
+``verify_ledger`` takes for the whole ledger. ``--resume --people 33333 --entries 3000000``
+grows the previous run's database further with the same sequence of records. The output is
+what ``docs/scaling.md`` quotes.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import itertools
 import os
 import statistics
 import sys
@@ -26,7 +30,13 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import sqlalchemy as sa
 
-from bench._common import fresh_database, generate_records, raw_insert_rate, raw_rows
+from bench._common import (
+    PG_ADMIN_URL,
+    fresh_database,
+    generate_records,
+    raw_insert_rate,
+    raw_rows,
+)
 from ledger.compliance import evaluate
 from ledger.db import make_engine, make_session_factory
 from ledger.profiles import get_profile
@@ -35,8 +45,9 @@ from ledger.sources import add_source
 from ledger.verify import verify_ledger
 
 BATCH = 1000
-STAGES = (10_000, 100_000, 1_000_000, 10_000_000)
-VERIFY_UP_TO = 1_000_000
+STAGES = (10_000, 100_000, 1_000_000, 2_000_000, 3_000_000, 5_000_000, 10_000_000)
+VERIFY_UP_TO = 3_000_000
+DATABASE = "cehours_bench_scale"
 ANALYZE_EVERY = 50_000
 TABLES = ("entries", "people", "records", "balances")
 
@@ -104,9 +115,11 @@ def _latency(url: str, person_id: str) -> list[str]:
     return lines
 
 
-def run(kind: str, target: int, per_person: int) -> None:
-    people = max(1, target // per_person)
-    url = fresh_database(kind, "cehours_bench_scale")
+def run(kind: str, target: int, people: int, resume: bool) -> None:
+    if resume:
+        url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + DATABASE
+    else:
+        url = fresh_database(kind, DATABASE, keep=True)
     print(f"backend={kind} target={target:,} entries, {people:,} people, batches of {BATCH}")
     sample = list(generate_records(100_000, people))
     raw = raw_insert_rate(url, raw_rows(sample), BATCH)
@@ -114,13 +127,24 @@ def run(kind: str, target: int, per_person: int) -> None:
 
     engine = make_engine(url)
     sessions = make_session_factory(engine)
-    with sessions() as session:
-        add_source(session, "bench", kind="city", region_code="330800", display_name="bench")
-    records: Iterator[dict[str, Any]] = generate_records(target, people)
     built = 0
     probe: str | None = None
+    if resume:
+        with engine.connect() as conn:
+            built = conn.execute(sa.text("SELECT count(*) FROM entries")).scalar_one()
+            probe = conn.execute(
+                sa.text("SELECT person_id FROM entries ORDER BY id LIMIT 1")
+            ).scalar_one()
+        print(f"resuming at {built:,} entries", flush=True)
+    else:
+        with sessions() as session:
+            add_source(session, "bench", kind="city", region_code="330800", display_name="bench")
+    # The same sequence as a fresh run, picked up where the ledger stands.
+    records: Iterator[dict[str, Any]] = itertools.islice(
+        generate_records(target, people), built, None
+    )
     run_started = time.perf_counter()
-    for stage in [s for s in STAGES if s <= target] or [target]:
+    for stage in [s for s in STAGES if built < s <= target] or [target]:
         started = time.perf_counter()
         segment = stage - built
         with sessions() as session:
@@ -164,9 +188,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--entries", type=int, default=1_000_000)
     parser.add_argument("--per-person", type=int, default=30, help="entries per person")
+    parser.add_argument("--people", type=int, default=None, help="instead of --per-person")
     parser.add_argument("--backend", choices=["sqlite", "postgresql"], default="postgresql")
+    parser.add_argument(
+        "--resume", action="store_true", help="grow the last run's database further (postgresql)"
+    )
     args = parser.parse_args()
-    run(args.backend, args.entries, args.per_person)
+    people = args.people or max(1, args.entries // args.per_person)
+    run(args.backend, args.entries, people, args.resume)
 
 
 if __name__ == "__main__":
