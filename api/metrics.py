@@ -93,7 +93,7 @@ def metrics() -> Response:
         multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
     else:
         registry = REGISTRY
-    return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)
+    return Response(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)
 
 
 def _route() -> str:
@@ -141,9 +141,12 @@ def instrument_engine(engine: Engine) -> None:
     """Follow the engine's connection pool in the pool gauges."""
     pool: Any = engine.pool
     size = getattr(pool, "size", None)
-    overflow = getattr(pool, "_max_overflow", 0)
-    if callable(size):
-        DB_POOL_LIMIT.inc(size() + max(overflow, 0))
+    limit = size() + max(getattr(pool, "_max_overflow", 0), 0) if callable(size) else 0
+    DB_POOL_LIMIT.inc(limit)
+
+    @event.listens_for(engine, "engine_disposed")
+    def _disposed(*_: Any) -> None:
+        DB_POOL_LIMIT.dec(limit)
 
     @event.listens_for(engine, "connect")
     def _connect(*_: Any) -> None:
