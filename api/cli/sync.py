@@ -250,10 +250,20 @@ def import_cmd(file: Path, source_id: str, mapping_file: Path | None) -> None:
 @click.command("scheduler")
 def scheduler_cmd() -> None:
     """Run the sync scheduler in the foreground (one job per source with a schedule)."""
+    from api.settings import log_format
     from importers.scheduler import SyncScheduler
     from ledger.db import database_url, make_engine, make_session_factory
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    if log_format() == "json":
+        from api.app import JsonFormatter
+
+        handler = logging.StreamHandler()
+        handler.setFormatter(JsonFormatter())
+        logging.basicConfig(level=logging.INFO, handlers=[handler])
+    else:
+        logging.basicConfig(
+            level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s"
+        )
     engine = make_engine(database_url())
     metrics_bind = os.environ.get("CEHOURS_SCHEDULER_METRICS_BIND")
     if metrics_bind:
