@@ -13,6 +13,7 @@ in-process on another fresh database, to tell the HTTP layer's cost from the led
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import queue
@@ -136,11 +137,45 @@ def direct_rate(kind: str, data: list[dict[str, object]]) -> float:
     with make_session_factory(engine)() as session:
         add_source(session, "bench", kind="city", region_code="330800", display_name="bench")
         started = time.perf_counter()
-        for i in range(0, len(data), BATCH):
-            append_records(session, "bench", data[i : i + BATCH], actor="bench")
+        with Autoanalyze(url) if kind == "postgresql" else contextlib.nullcontext():
+            for i in range(0, len(data), BATCH):
+                append_records(session, "bench", data[i : i + BATCH], actor="bench")
         elapsed = time.perf_counter() - started
     engine.dispose()
     return len(data) / elapsed
+
+
+class Autoanalyze:
+    """ANALYZE every few seconds while the load runs, when the PostgreSQL server's autovacuum is
+    off (as on a test instance): without statistics on the growing tables the planner keeps
+    treating them as empty, and per-batch lookups turn into scans. A production server's
+    autovacuum does the same job."""
+
+    def __init__(self, url: str, every: float = 5.0) -> None:
+        self.engine = make_engine(url, isolation_level="AUTOCOMMIT")
+        self.every = every
+        self.stop = threading.Event()
+        self.thread: threading.Thread | None = None
+
+    def __enter__(self) -> Autoanalyze:
+        with self.engine.connect() as conn:
+            on = conn.exec_driver_sql("SHOW autovacuum").scalar() == "on"
+        if not on:
+            print("[postgresql] autovacuum is off on this server: ANALYZE runs every 5 s instead")
+            self.thread = threading.Thread(target=self._loop, daemon=True)
+            self.thread.start()
+        return self
+
+    def _loop(self) -> None:
+        while not self.stop.wait(self.every):
+            with self.engine.connect() as conn:
+                conn.exec_driver_sql("ANALYZE")
+
+    def __exit__(self, *_: object) -> None:
+        self.stop.set()
+        if self.thread is not None:
+            self.thread.join()
+        self.engine.dispose()
 
 
 def run(kind: str, records: int, people: int, workers: int, clients: int, direct: bool) -> float:
@@ -160,7 +195,8 @@ def run(kind: str, records: int, people: int, workers: int, clients: int, direct
     log = Path(tempfile.mkdtemp(prefix="cehours-bench-")) / "server.log"
     process, base = _start_server(url, workers, log)
     try:
-        elapsed, created = _post_all(base, key, bodies, clients)
+        with Autoanalyze(url) if kind == "postgresql" else contextlib.nullcontext():
+            elapsed, created = _post_all(base, key, bodies, clients)
     finally:
         _stop(process)
     if created != len(data):
