@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, select, text, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Table, select, text, update
 from sqlalchemy.orm import Session
 
 from ledger import attestations
+from ledger.bulk import dialect_of, insert_rows, stored_date, stored_timestamp, update_rows
 from ledger.db import run_with_retries, write_transaction
 from ledger.entries import EntryKind, chain_hash, format_timestamp
 from ledger.errors import (
@@ -162,48 +162,25 @@ def _lock_people(session: Session, person_ids: Iterable[str]) -> dict[str, _Chai
     return {pid: _Chain(pid, head, count) for pid, head, count in session.execute(stmt)}
 
 
-def _upsert_balances(session: Session, pending: _Pending) -> None:
-    if not pending.deltas:
-        return
-    rows = [
-        {
-            "person_id": pid,
-            "year": year,
-            "category": category,
-            "source_id": source_id,
-            "hours": hours,
-            "entry_count": count,
-        }
-        for (pid, year, category, source_id), (hours, count) in pending.deltas.items()
-    ]
-    dialect = session.get_bind().dialect.name
-    ins = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(
-        cast(Table, Balance.__table__)
-    )
-    stmt = ins.on_conflict_do_update(
-        index_elements=["person_id", "year", "category", "source_id"],
-        set_={
-            "hours": ins.table.c.hours + ins.excluded.hours,
-            "entry_count": ins.table.c.entry_count + ins.excluded.entry_count,
-        },
-    )
-    session.execute(stmt, rows)
-
-
 _ENTRIES = cast(Table, Entry.__table__)
 _PEOPLE = cast(Table, Person.__table__)
 _RECORDS = cast(Table, Record.__table__)
-_MOVE_HEAD = (
-    update(_PEOPLE)
-    .where(_PEOPLE.c.id == bindparam("pid"))
-    .values(head_hash=bindparam("head"), entry_count=bindparam("count"))
+_BALANCES = cast(Table, Balance.__table__)
+_ENTRY_COLUMNS = tuple(c.name for c in _ENTRIES.columns)
+_RECORD_COLUMNS = tuple(c.name for c in _RECORDS.columns)
+_PERSON_COLUMNS = tuple(c.name for c in _PEOPLE.columns)
+_BALANCE_COLUMNS = ("person_id", "year", "category", "source_id", "hours", "entry_count")
+_ADD_TO_BALANCE = (
+    " ON CONFLICT (person_id, year, category, source_id) DO UPDATE SET"
+    " hours = balances.hours + excluded.hours,"
+    " entry_count = balances.entry_count + excluded.entry_count"
 )
 
 
 def _allocate_entry_ids(session: Session, n: int) -> list[int]:
-    """Reserve ``n`` entry ids, so that entries go in with one plain executemany (RETURNING
-    would force row-at-a-time or statement-building paths that cost more than the insert)."""
-    if session.get_bind().dialect.name == "postgresql":
+    """Reserve ``n`` entry ids, so that entries go in without RETURNING (which would force
+    row-at-a-time or statement-building paths that cost more than the insert)."""
+    if dialect_of(session) == "postgresql":
         return list(
             session.scalars(
                 text(
@@ -219,57 +196,47 @@ def _allocate_entry_ids(session: Session, n: int) -> list[int]:
     return list(range(start + 1, start + n + 1))
 
 
-def _insert_sql(table: Table, mark: str) -> str:
-    # Table and column names come from our own metadata, never from input.
-    names = ", ".join(c.name for c in table.columns)
-    marks = ", ".join([mark] * len(table.columns))
-    return f"INSERT INTO {table.name} ({names}) VALUES ({marks})"  # noqa: S608
-
-
-_MARKS = {"sqlite": "?", "postgresql": "%s"}
-_ENTRY_COLUMNS = tuple(c.name for c in _ENTRIES.columns)
-_RECORD_COLUMNS = tuple(c.name for c in _RECORDS.columns)
-_INSERT_ENTRY = {d: _insert_sql(_ENTRIES, m) for d, m in _MARKS.items()}
-_INSERT_RECORD = {d: _insert_sql(_RECORDS, m) for d, m in _MARKS.items()}
-
-
-def _stored_timestamp(session: Session, moment: dt.datetime) -> Any:
-    """A timestamp as the driver stores it: SQLite gets the text SQLAlchemy itself writes."""
-    if session.get_bind().dialect.name == "sqlite":
-        return moment.astimezone(dt.UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
-    return moment
+def _tenths(hours: Decimal) -> int:
+    return int(hours.scaleb(1))
 
 
 def _insert_entries(session: Session, pending: _Pending) -> None:
-    """Insert the batch's entries with one DBAPI executemany.
-
-    The values are converted here to what each driver stores (hours as tenths, SQLite dates and
-    timestamps as the text SQLAlchemy itself writes), because per-row parameter processing was
-    the largest single cost of an append. Reads still go through the typed columns, and the
-    ledger tests read back every field written this way.
-    """
-    dialect = session.get_bind().dialect.name
-    stamp = _stored_timestamp(session, pending.recorded_at)
-    params = []
+    dialect = dialect_of(session)
+    stamp = stored_timestamp(dialect, pending.recorded_at)
+    rows = []
     for row in pending.rows:
         values = dict(row)
-        values["hours"] = int(row["hours"].scaleb(1))
+        values["hours"] = _tenths(row["hours"])
         values["recorded_at"] = stamp
-        if dialect == "sqlite":
-            values["completed_on"] = row["completed_on"].isoformat()
-        params.append(tuple(values.get(name) for name in _ENTRY_COLUMNS))
-    session.connection().exec_driver_sql(_INSERT_ENTRY[dialect], params)
+        values["completed_on"] = stored_date(dialect, row["completed_on"])
+        rows.append(tuple(values.get(name) for name in _ENTRY_COLUMNS))
+    insert_rows(session, _ENTRIES, _ENTRY_COLUMNS, rows)
 
 
 def _insert_records(session: Session, rows: list[dict[str, Any]], now: dt.datetime) -> None:
-    """Insert new record heads with one DBAPI executemany (see :func:`_insert_entries`)."""
-    stamp = _stored_timestamp(session, now)
-    params = [
+    stamp = stored_timestamp(dialect_of(session), now)
+    values = [
         tuple(stamp if name == "updated_at" else row[name] for name in _RECORD_COLUMNS)
         for row in rows
     ]
-    dialect = session.get_bind().dialect.name
-    session.connection().exec_driver_sql(_INSERT_RECORD[dialect], params)
+    insert_rows(session, _RECORDS, _RECORD_COLUMNS, values)
+
+
+def _insert_people(session: Session, rows: list[dict[str, Any]], now: dt.datetime) -> None:
+    stamp = stored_timestamp(dialect_of(session), now)
+    values = [
+        tuple(stamp if name == "created_at" else row[name] for name in _PERSON_COLUMNS)
+        for row in rows
+    ]
+    insert_rows(session, _PEOPLE, _PERSON_COLUMNS, values)
+
+
+def _add_to_balances(session: Session, pending: _Pending) -> None:
+    rows = [
+        (pid, year, category, source_id, _tenths(hours), count)
+        for (pid, year, category, source_id), (hours, count) in pending.deltas.items()
+    ]
+    insert_rows(session, _BALANCES, _BALANCE_COLUMNS, rows, suffix=_ADD_TO_BALANCE)
 
 
 def _flush(session: Session, pending: _Pending) -> list[int]:
@@ -280,11 +247,14 @@ def _flush(session: Session, pending: _Pending) -> list[int]:
     for entry_id, row in zip(ids, pending.rows, strict=True):
         row["id"] = entry_id
     _insert_entries(session, pending)
-    session.execute(
-        _MOVE_HEAD,
-        [{"pid": c.person_id, "head": c.head, "count": c.count} for c in pending.chains.values()],
+    update_rows(
+        session,
+        _PEOPLE,
+        "id",
+        ("head_hash", "entry_count"),
+        [(c.person_id, c.head, c.count) for c in pending.chains.values()],
     )
-    _upsert_balances(session, pending)
+    _add_to_balances(session, pending)
     return ids
 
 
@@ -379,7 +349,7 @@ def _append(
                 }
                 for n in missing
             ]
-            session.execute(_PEOPLE.insert(), new_rows)
+            _insert_people(session, new_rows, now)
             person_of.update({r["id_number"]: r["id"] for r in new_rows})
 
     # Records already held, and the credits that a supersede would reverse.

@@ -1,0 +1,107 @@
+"""Bulk writes for the append path: one round trip per table per batch.
+
+SQLite runs in-process, so a DBAPI ``executemany`` is already cheap there. PostgreSQL's driver
+sends one statement per row for ``executemany``; instead each table gets a single
+``INSERT ... SELECT FROM unnest(array, ...)`` (or ``UPDATE ... FROM unnest``), with the batch's
+values as one array per column. Values arrive already converted to what the database stores
+(hours as integer tenths, SQLite dates and timestamps as the text SQLAlchemy writes), because
+per-row parameter processing was the largest single cost of an append; reads still go through
+the typed columns, and the ledger tests read back every field written here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from functools import cache
+from typing import Any
+
+from sqlalchemy import Table
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.orm import Session
+
+_PG = postgresql.dialect()  # type: ignore[no-untyped-call]
+
+
+def dialect_of(session: Session) -> str:
+    """``sqlite`` or ``postgresql``."""
+    return session.get_bind().dialect.name
+
+
+def stored_date(dialect: str, day: dt.date) -> Any:
+    """A date as the driver stores it (SQLite: ISO text, as SQLAlchemy writes it)."""
+    return day.isoformat() if dialect == "sqlite" else day
+
+
+def stored_timestamp(dialect: str, moment: dt.datetime) -> Any:
+    """A timestamp as the driver stores it (SQLite: naive UTC text, as SQLAlchemy writes it)."""
+    if dialect == "sqlite":
+        return moment.astimezone(dt.UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+    return moment
+
+
+@cache
+def _insert_sql(table: Table, columns: tuple[str, ...], dialect: str, suffix: str) -> str:
+    # Table and column names come from our own metadata, never from input.
+    names = ", ".join(columns)
+    if dialect == "sqlite":
+        marks = ", ".join("?" for _ in columns)
+        return f"INSERT INTO {table.name} ({names}) VALUES ({marks}){suffix}"  # noqa: S608
+    arrays = ", ".join(f"%s::{table.c[name].type.compile(dialect=_PG)}[]" for name in columns)
+    return f"INSERT INTO {table.name} ({names}) SELECT * FROM unnest({arrays}){suffix}"  # noqa: S608
+
+
+def insert_rows(
+    session: Session,
+    table: Table,
+    columns: tuple[str, ...],
+    rows: Sequence[tuple[Any, ...]],
+    *,
+    suffix: str = "",
+) -> None:
+    """Insert ``rows`` (tuples in ``columns`` order, stored values) in one round trip.
+
+    ``suffix`` is appended to the statement (an ``ON CONFLICT`` clause, from our own code).
+    """
+    if not rows:
+        return
+    dialect = dialect_of(session)
+    sql = _insert_sql(table, columns, dialect, suffix)
+    conn = session.connection()
+    if dialect == "sqlite":
+        conn.exec_driver_sql(sql, list(rows))
+    else:
+        conn.exec_driver_sql(sql, tuple(list(column) for column in zip(*rows, strict=True)))
+
+
+@cache
+def _update_sql(table: Table, key: str, columns: tuple[str, ...], dialect: str) -> str:
+    if dialect == "sqlite":
+        sets = ", ".join(f"{name} = ?" for name in columns)
+        return f"UPDATE {table.name} SET {sets} WHERE {key} = ?"  # noqa: S608
+    names = (key, *columns)
+    arrays = ", ".join(f"%s::{table.c[name].type.compile(dialect=_PG)}[]" for name in names)
+    sets = ", ".join(f"{name} = u.{name}" for name in columns)
+    return (
+        f"UPDATE {table.name} SET {sets} FROM unnest({arrays}) AS u({', '.join(names)}) "  # noqa: S608
+        f"WHERE {table.name}.{key} = u.{key}"
+    )
+
+
+def update_rows(
+    session: Session,
+    table: Table,
+    key: str,
+    columns: tuple[str, ...],
+    rows: Sequence[tuple[Any, ...]],
+) -> None:
+    """Update rows by ``key`` in one round trip; each row is ``(key, *values in columns order)``."""
+    if not rows:
+        return
+    dialect = dialect_of(session)
+    sql = _update_sql(table, key, columns, dialect)
+    conn = session.connection()
+    if dialect == "sqlite":
+        conn.exec_driver_sql(sql, [(*row[1:], row[0]) for row in rows])
+    else:
+        conn.exec_driver_sql(sql, tuple(list(column) for column in zip(*rows, strict=True)))
