@@ -29,12 +29,14 @@ import flask_smorest
 from flask import Flask, Response, g, has_request_context, request
 from flask.json.provider import DefaultJSONProvider
 from flask_smorest.utils import prepare_response
+from werkzeug.exceptions import HTTPException
+from werkzeug.routing import RequestRedirect
 
 from api import docs, metrics, pages, settings
 from api.auth import SECURITY_SCHEME
 from api.config import configure
 from api.db import EXTENSION, Database, close_session, db_engine, db_session
-from api.errors import PROBLEM_JSON, register_error_handlers
+from api.errors import PROBLEM_JSON, handle_http_exception, register_error_handlers
 from api.resources import (
     attestations,
     compliance,
@@ -122,9 +124,19 @@ class Api(flask_smorest.Api):
         self.spec.components.response(self.DEFAULT_ERROR_RESPONSE_NAME, default, lazy=True)
 
 
+class App(Flask):
+    """Flask, except that a routing redirect (``//v1/records`` → ``/v1/records``) is answered as
+    a problem too: Flask hands those out as HTML, bypassing every error handler."""
+
+    def handle_http_exception(self, e: HTTPException) -> Any:
+        if isinstance(e, RequestRedirect):
+            return handle_http_exception(e)
+        return super().handle_http_exception(e)
+
+
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the application. ``config`` overrides the defaults and ``CEHOURS_*`` variables."""
-    app = Flask(__name__)
+    app = App(__name__)
     configure(app, config)
     if settings.is_production(app.config):
         problems = settings.production_problems(app.config)

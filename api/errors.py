@@ -16,6 +16,7 @@ from typing import Any
 from flask import Response, current_app, g, json
 from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import RequestRedirect
 
 from ledger import errors as ledger_errors
 from ledger.db import is_retryable
@@ -125,6 +126,8 @@ def handle_http_exception(error: HTTPException) -> Response:
     status = error.code or 500
     data = getattr(error, "data", None) or {}
     headers = {k: v for k, v in error.get_headers() if k.lower() != "content-type"}
+    if isinstance(error, RequestRedirect):  # e.g. //v1/records: say where, as a redirect must
+        headers["Location"] = error.new_url
     headers.update(data.get("headers") or {})
     errors = None
     messages = data.get("errors", data.get("messages"))

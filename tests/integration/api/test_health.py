@@ -53,3 +53,10 @@ def test_request_id_is_echoed_or_generated(http: FlaskClient) -> None:
     assert replaced.headers["X-Request-ID"] != "not an id"
     problem = http.get("/nowhere", headers={"X-Request-ID": "req-9"}).get_json()
     assert problem["request_id"] == "req-9"
+
+
+def test_a_redirect_is_a_problem_that_says_where(http: FlaskClient) -> None:
+    response = http.post("/v1//records", json={"records": []})
+    assert response.status_code == 308
+    assert response.content_type == "application/problem+json"
+    assert response.headers["Location"].endswith("/v1/records")
