@@ -80,38 +80,32 @@ def idempotent(view: F) -> F:
             )
         client = current_client()
         max_age = dt.timedelta(seconds=current_app.config["IDEMPOTENCY_TTL_SECONDS"])
-        print_ = fingerprint()
+        this_request = fingerprint()
         stored = find_response(db_session(), client.id, key, max_age=max_age)
-        if stored is not None:
-            if stored.fingerprint != print_:
-                raise Problem(
-                    422,
-                    "This Idempotency-Key was used for a different request; use a new key "
-                    "for a new request.",
-                    code="idempotency-key-reused",
-                )
-            return _replay(stored)
-        response = current_app.make_response(view(*args, **kwargs))
-        if response.status_code >= 500:
-            return response
-        kept = store_response(
-            db_session(),
-            client.id,
-            key,
-            fingerprint=print_,
-            status_code=response.status_code,
-            body=response.get_data(as_text=True),
-            max_age=max_age,
-        )
-        if kept.body != response.get_data(as_text=True) or kept.fingerprint != print_:
-            # A concurrent request with this key finished first: answer as it did.
-            if kept.fingerprint != print_:
-                raise Problem(
-                    422,
-                    "This Idempotency-Key was used for a different request.",
-                    code="idempotency-key-reused",
-                )
-            return _replay(kept)
-        return response
+        if stored is None:
+            response = current_app.make_response(view(*args, **kwargs))
+            if response.status_code >= 500:
+                return response
+            body = response.get_data(as_text=True)
+            stored = store_response(
+                db_session(),
+                client.id,
+                key,
+                fingerprint=this_request,
+                status_code=response.status_code,
+                body=body,
+                max_age=max_age,
+            )
+            if stored.fingerprint == this_request and stored.body == body:
+                return response
+            # Otherwise a concurrent request with this key was stored first: answer as it did.
+        if stored.fingerprint != this_request:
+            raise Problem(
+                422,
+                "This Idempotency-Key was used for a different request; use a new key "
+                "for a new request.",
+                code="idempotency-key-reused",
+            )
+        return _replay(stored)
 
     return cast(F, wrapper)
