@@ -120,6 +120,7 @@ def serve(bind: str, workers: int | None, threads: int, dev: bool) -> None:
     masked = url.split("@", 1)[-1] if "@" in url else url
     click.echo(
         f"cehours: serving {masked} on {base} with {workers} workers\n"
+        f"  pages              {base}/   (sign in; with --dev: {base}/dev/sign-in)\n"
         f"  API documentation  {base}/docs   (OpenAPI document: {base}/openapi.json)\n"
         f"  health             {base}/healthz   readiness: {base}/readyz",
         err=True,
