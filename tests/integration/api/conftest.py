@@ -2,36 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
-from flask import Flask
-from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
-from api.app import create_app
 from ledger.credentials import create_client
 from tests.factories import city_source
-
-
-@pytest.fixture
-def app(db_url: str) -> Iterator[Flask]:
-    app = create_app({"DATABASE_URL": db_url, "TESTING": True})
-    yield app
-    app.extensions["cehours"].engine.dispose()
-
-
-@pytest.fixture
-def http(app: Flask) -> FlaskClient:
-    return app.test_client()
-
-
-@pytest.fixture
-def app_session(app: Flask) -> Iterator[Session]:
-    """A session on the app's database, for arranging data and looking at the outcome."""
-    with app.extensions["cehours"].sessions() as s:
-        yield s
 
 
 @pytest.fixture

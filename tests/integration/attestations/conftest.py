@@ -2,17 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from flask import Flask
-from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
-from api.app import create_app
 from ledger import signing
-from ledger.credentials import create_client
-from tests.factories import city_source
 from tests.integration.attestations.helpers import ISSUER
 
 
@@ -30,33 +24,6 @@ def active_key(session: Session, kek: bytes) -> signing.KeyInfo:
 
 
 @pytest.fixture
-def app(db_url: str, kek: bytes) -> Iterator[Flask]:
-    app = create_app({"DATABASE_URL": db_url, "TESTING": True})
-    yield app
-    app.extensions["cehours"].engine.dispose()
-
-
-@pytest.fixture
-def http(app: Flask) -> FlaskClient:
-    return app.test_client()
-
-
-@pytest.fixture
-def app_session(app: Flask) -> Iterator[Session]:
-    with app.extensions["cehours"].sessions() as s:
-        yield s
-
-
-@pytest.fixture
-def keys(app_session: Session) -> dict[str, str]:
-    """An API key per role (the platform's bound to the city source)."""
-    source = city_source(app_session)
-    made = {}
-    for role in ("platform", "filing", "admin"):
-        _, made[role] = create_client(
-            app_session,
-            name=f"{role} client",
-            role=role,
-            source_id=source if role == "platform" else None,
-        )
-    return made
+def app(kek: bytes, app: Flask) -> Flask:
+    """The shared app, with a key-encryption key in the environment before it starts."""
+    return app

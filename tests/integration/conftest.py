@@ -1,0 +1,48 @@
+"""Fixtures shared by the integration suites: the Flask app on a fresh migrated database."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy.orm import Session
+
+from api.app import create_app
+from ledger.credentials import create_client
+from tests.factories import city_source
+
+
+@pytest.fixture
+def app(db_url: str) -> Iterator[Flask]:
+    app = create_app({"DATABASE_URL": db_url, "TESTING": True})
+    yield app
+    app.extensions["cehours"].engine.dispose()
+
+
+@pytest.fixture
+def http(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def app_session(app: Flask) -> Iterator[Session]:
+    """A session on the app's database, for arranging data and looking at the outcome."""
+    with app.extensions["cehours"].sessions() as s:
+        yield s
+
+
+@pytest.fixture
+def keys(app_session: Session) -> dict[str, str]:
+    """An API key per role (the platform's bound to the city source)."""
+    source = city_source(app_session)
+    made = {}
+    for role in ("platform", "filing", "admin"):
+        _, made[role] = create_client(
+            app_session,
+            name=f"{role} client",
+            role=role,
+            source_id=source if role == "platform" else None,
+        )
+    return made
