@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 from flask import Flask
@@ -46,3 +46,16 @@ def keys(app_session: Session) -> dict[str, str]:
             source_id=source if role == "platform" else None,
         )
     return made
+
+
+@pytest.fixture
+def make_key(app_session: Session) -> Callable[..., str]:
+    """Create a client and return its key: ``make_key("platform", source="quzhou-city")``."""
+
+    def make(role: str, *, source: str | None = None, name: str | None = None) -> str:
+        _, key = create_client(
+            app_session, name=name or f"{role} test client", role=role, source_id=source
+        )
+        return key
+
+    return make

@@ -1,4 +1,4 @@
-"""Fixtures for the HTTP API: an app on a fresh migrated database, clients and their keys."""
+"""Fixtures for the HTTP API tests: a platform key for the city source (the app is shared)."""
 
 from __future__ import annotations
 
@@ -8,21 +8,7 @@ from typing import Any
 import pytest
 from sqlalchemy.orm import Session
 
-from ledger.credentials import create_client
 from tests.factories import city_source
-
-
-@pytest.fixture
-def make_key(app_session: Session) -> Callable[..., str]:
-    """Create a client and return its key: ``make_key("platform", source="quzhou-city")``."""
-
-    def make(role: str, *, source: str | None = None, name: str | None = None) -> str:
-        _, key = create_client(
-            app_session, name=name or f"{role} test client", role=role, source_id=source
-        )
-        return key
-
-    return make
 
 
 @pytest.fixture
