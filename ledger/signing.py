@@ -32,8 +32,9 @@ from pathlib import Path
 from typing import Any
 
 from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import JSON, Index, String, Text, func, select, text
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -123,6 +124,21 @@ class LoadedKey:
     kid: str
     alg: str
     private_key: PrivateKey
+
+    def sign(self, data: bytes) -> bytes:
+        """The JWS signature of ``data``: Ed25519's 64 bytes (RFC 8037), or for ES256 the
+        32-byte ``r`` then ``s`` (RFC 7518 section 3.4), not the DER that OpenSSL returns.
+
+        Raises:
+            SigningKeyError: the key is not of its algorithm's type.
+        """
+        key = self.private_key
+        if self.alg == "EdDSA" and isinstance(key, ed25519.Ed25519PrivateKey):
+            return key.sign(data)
+        if self.alg == "ES256" and isinstance(key, ec.EllipticCurvePrivateKey):
+            r, s = decode_dss_signature(key.sign(data, ec.ECDSA(hashes.SHA256())))
+            return r.to_bytes(32, "big") + s.to_bytes(32, "big")
+        raise SigningKeyError(f"signing key {self.kid} does not hold an {self.alg} key")
 
 
 def _now() -> dt.datetime:
@@ -506,6 +522,7 @@ _opened: dict[tuple[str, bytes], LoadedKey] = {}
 # key stays published ACTIVE_KEY_TTL longer than the lifetime of a token signed at rotation).
 _active: dict[tuple[str, bytes], tuple[float, LoadedKey]] = {}
 _cache_lock = threading.Lock()
+_clock = time.monotonic
 
 
 def forget_active_key() -> None:
@@ -524,7 +541,7 @@ def active_signing_key(session: Session, kek: bytes) -> LoadedKey:
     kek_id = hashlib.sha256(kek).digest()
     where = (session.get_bind().engine.url.render_as_string(hide_password=True), kek_id)
     remembered = _active.get(where)
-    if remembered is not None and remembered[0] > time.monotonic():
+    if remembered is not None and remembered[0] > _clock():
         return remembered[1]
     row = session.execute(
         select(SigningKey.kid, SigningKey.alg, SigningKey.private_key_sealed).where(
@@ -539,5 +556,5 @@ def active_signing_key(session: Session, kek: bytes) -> LoadedKey:
         loaded = LoadedKey(kid, alg, unseal(sealed, kek, kid))
     with _cache_lock:
         _opened[(kid, kek_id)] = loaded
-        _active[where] = (time.monotonic() + ACTIVE_KEY_TTL, loaded)
+        _active[where] = (_clock() + ACTIVE_KEY_TTL, loaded)
     return loaded

@@ -7,11 +7,14 @@ itself, so the CLI, the public verification page and a filing system's own code 
 
 from __future__ import annotations
 
+import base64
+import binascii
 import datetime as dt
 import functools
 import hashlib
 import hmac
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -110,6 +113,27 @@ def _jwk_for(jwks: Mapping[str, Any], kid: str) -> Mapping[str, Any] | None:
     return None
 
 
+_SEGMENT = re.compile(r"[A-Za-z0-9_-]+")
+
+
+def _unverified_header(token: str) -> dict[str, Any] | None:
+    """The protected header, read as strictly as PyJWT reads it (unpadded, canonical base64url,
+    a JSON object), or ``None``. Only the header segment is decoded: PyJWT's own
+    ``get_unverified_header`` decodes and checks the whole token, which ``jwt.decode`` then
+    does again."""
+    segment = token.split(".", 1)[0]
+    if not _SEGMENT.fullmatch(segment) or len(segment) % 4 == 1:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+        if base64.urlsafe_b64encode(raw).rstrip(b"=") != segment.encode("ascii"):
+            return None
+        header = json.loads(raw)
+    except (binascii.Error, ValueError):
+        return None
+    return header if isinstance(header, dict) else None
+
+
 @functools.lru_cache(maxsize=64)
 def _key(jwk_json: str, alg: str) -> jwt.PyJWK:
     # Building a key object from its JWK costs more than verifying a signature with it.
@@ -134,9 +158,8 @@ def verify_token(
     """
     if not isinstance(token, str) or token.count(".") != 2:
         return _fail(Reason.MALFORMED)
-    try:
-        header = jwt.get_unverified_header(token)
-    except InvalidTokenError:
+    header = _unverified_header(token)
+    if header is None:
         return _fail(Reason.MALFORMED)
     alg = header.get("alg")
     if alg not in ALGORITHMS:

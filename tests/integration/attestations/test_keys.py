@@ -147,3 +147,25 @@ def test_at_most_one_active_key_is_enforced_by_the_database(session: Session, ke
             ),
             {"kid": key.kid},
         )
+
+
+def test_a_rotation_here_is_seen_at_once_and_one_elsewhere_within_the_ttl(
+    session: Session, kek: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = signing.create_key(session, kek, actor="ops")
+
+    def active() -> str:
+        with session.begin():
+            return signing.active_signing_key(session, kek).kid
+
+    assert active() == first.kid
+    second, _ = signing.rotate_key(session, kek, actor="ops")
+    assert active() == second.kid  # this process forgot the key it remembered
+    # Another process rotating cannot tell this one: it goes on signing with the key it
+    # remembers (which rotation keeps published) until ACTIVE_KEY_TTL has passed.
+    monkeypatch.setattr(signing, "forget_active_key", lambda: None)
+    third, _ = signing.rotate_key(session, kek, actor="elsewhere")
+    assert active() == second.kid
+    later = signing._clock() + signing.ACTIVE_KEY_TTL + 1
+    monkeypatch.setattr(signing, "_clock", lambda: later)
+    assert active() == third.kid

@@ -9,7 +9,7 @@ import pytest
 from jwcrypto import jwk as jwcrypto_jwk
 
 from ledger import signing
-from ledger.errors import KeyEncryptionKeyError, ValidationError
+from ledger.errors import KeyEncryptionKeyError, SigningKeyError, ValidationError
 
 
 @pytest.mark.parametrize("alg", ["EdDSA", "ES256"])
@@ -41,6 +41,13 @@ def test_sealed_key_opens_with_its_kek_and_kid_only(alg: str) -> None:
     # Bound to its kid: a sealed key copied onto another row does not open.
     with pytest.raises(KeyEncryptionKeyError):
         signing.unseal(sealed, kek, "kid-2")
+
+
+@pytest.mark.parametrize(("alg", "other"), [("EdDSA", "ES256"), ("ES256", "EdDSA")])
+def test_a_key_does_not_sign_under_another_algorithm(alg: str, other: str) -> None:
+    loaded = signing.LoadedKey("k", other, signing.generate_private_key(alg))
+    with pytest.raises(SigningKeyError):
+        loaded.sign(b"data")
 
 
 def test_sealed_key_does_not_contain_the_private_key_in_clear() -> None:

@@ -102,6 +102,34 @@ def test_a_genuine_token_verifies_with_its_claims(alg: str) -> None:
     assert result.claims["application_ref"] == "2025-ZC-0001"
 
 
+@pytest.mark.parametrize("alg", ["EdDSA", "ES256"])
+def test_tokens_are_standard_jws_that_plain_pyjwt_verifies_with_the_jwks(alg: str) -> None:
+    key = make_key(alg)
+    signed = claims_with_dates()
+    token = sign_claims(signed, key)
+    public = jwt.PyJWK(jwks_of(key)["keys"][0])
+    decoded = jwt.decode(
+        token, public, algorithms=[alg], issuer=ISSUER, options={"verify_exp": False}
+    )
+    # What went in, as any JSON encoder writes it: decimals as strings, dates in ISO form.
+    assert decoded == json.loads(json.dumps(signed, cls=ClaimsEncoder))
+    # ES256 signatures are the raw 64-byte r || s of RFC 7518, not OpenSSL's DER.
+    assert len(base64.urlsafe_b64decode(token.split(".")[2] + "==")) == 64
+
+
+def claims_with_dates() -> dict[str, Any]:
+    return {**claims(), "extra": {"on": dt.date(2024, 5, 6), "hours": Decimal("1.5")}}
+
+
+def test_claims_encode_decimals_as_strings_dates_in_iso_form_and_keep_unicode() -> None:
+    token = sign_claims({**claims_with_dates(), "totals": {2024: Decimal("60.5")}}, KEY)
+    payload = base64.urlsafe_b64decode(token.split(".")[1] + "==")
+    decoded = json.loads(payload)
+    assert decoded["extra"] == {"on": "2024-05-06", "hours": "1.5"}
+    assert decoded["totals"] == {"2024": "60.5"}
+    assert decoded["name"] == "张三"
+
+
 def test_header_carries_kid_and_typ() -> None:
     header = jwt.get_unverified_header(sign_claims(claims(), KEY))
     assert header == {"alg": "EdDSA", "kid": KEY.kid, "typ": TOKEN_TYPE}
@@ -221,6 +249,21 @@ def test_missing_required_claim_fails(claim: str) -> None:
 @pytest.mark.parametrize("token", ["", "abc", "a.b.c", "....", "eyJhbGciOiJFZERTQSJ9.e30"])
 def test_garbage_is_malformed(token: str) -> None:
     assert verify(token) == Reason.MALFORMED
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        b64({"alg": "EdDSA", "typ": TOKEN_TYPE}) + "=",  # padded
+        "eyJhbGciOiJFZERTQSJ9+",  # outside the base64url alphabet
+        "eyJhbGciOiJFZERTQSJ8",  # not canonical: trailing bits set
+        base64.urlsafe_b64encode(b"[1, 2]").rstrip(b"=").decode(),  # not an object
+        base64.urlsafe_b64encode(b"\xff\xfe").rstrip(b"=").decode(),  # not UTF-8 JSON
+    ],
+)
+def test_a_header_pyjwt_would_not_read_is_malformed(header: str) -> None:
+    _, payload, signature = sign_claims(claims(), KEY).split(".")
+    assert verify(f"{header}.{payload}.{signature}") == Reason.MALFORMED
 
 
 def test_every_failure_has_its_own_reason() -> None:
