@@ -133,12 +133,12 @@ def issue_for_person(
 
 
 @blp.route("/v1/me/attestations", methods=["POST"])
-@blp.arguments(MyIssueSchema)
+@blp.arguments(MyIssueSchema())
 @blp.response(201, attestation_api.IssuedSchema)
 @blp.alt_response(404, response="NOT_FOUND")
 @blp.alt_response(503, response="SERVICE_UNAVAILABLE")
 @document_bearer
-def issue_mine(args: dict[str, Any]) -> attestations.Issued:
+def issue_mine(args: dict[str, Any]) -> Response:
     """Obtain my attestation (individuals)
 
     Signs the result of the profile for the signed-in person (identity token or browser
@@ -165,7 +165,9 @@ def issue_mine(args: dict[str, Any]) -> attestations.Issued:
                 code="validation",
                 errors={"_schema": ["give exactly one of id_number or person_id"]},
             )
-        return attestation_api._issue(args)
-    return issue_for_person(
-        _my_person_id(args), args["profile"], args.get("as_of"), args.get("application_ref")
+        return attestation_api.issued_response(attestation_api._issue(args))
+    return attestation_api.issued_response(
+        issue_for_person(
+            _my_person_id(args), args["profile"], args.get("as_of"), args.get("application_ref")
+        )
     )
