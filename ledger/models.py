@@ -1,8 +1,10 @@
 """The ledger's tables, as typed SQLAlchemy 2.0 models.
 
 Only ``entries`` is the ledger proper and is append-only (triggers in the migrations refuse
-UPDATE, DELETE and TRUNCATE). ``records`` and ``balances`` are indexes derived from it, kept in
-the same transaction as each append, and ``cehours ledger verify`` rebuilds and checks them.
+UPDATE, DELETE and TRUNCATE). Rows of ``people`` and ``sources`` are never deleted and keep their
+ids (triggers too), which is what lets entries name them without foreign keys. ``records`` and
+``balances`` are indexes derived from it, kept in the same transaction as each append, and
+``cehours ledger verify`` rebuilds and checks them.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -82,19 +85,24 @@ class Entry(Base):
     """One ledger row: a credit, or a reversal of an earlier credit. Never changed once written."""
 
     __tablename__ = "entries"
+    # Few indexes and no foreign keys to hot parent rows: each is a write per appended entry
+    # (migration 0005 and docs/scaling.md say why, and what guards the references instead).
     __table_args__ = (
         UniqueConstraint("person_id", "seq", name="uq_entries_person_seq"),
-        UniqueConstraint(
-            "source_id", "external_id", "record_version", "kind", name="uq_entries_record_version"
+        Index(
+            "ux_entries_reverses_id",
+            "reverses_id",
+            unique=True,
+            sqlite_where=text("reverses_id IS NOT NULL"),
+            postgresql_where=text("reverses_id IS NOT NULL"),
         ),
-        Index("ix_entries_person_year", "person_id", "year"),
     )
 
     id: Mapped[int] = mapped_column(EntryId, primary_key=True, autoincrement=True)
-    person_id: Mapped[PersonId] = mapped_column(ForeignKey("people.id"))
+    person_id: Mapped[PersonId]
     seq: Mapped[int] = mapped_column(Integer)
     kind: Mapped[str] = mapped_column(String(16))
-    source_id: Mapped[SourceId] = mapped_column(ForeignKey("sources.id"))
+    source_id: Mapped[SourceId]
     external_id: Mapped[str] = mapped_column(String(128))
     record_version: Mapped[int] = mapped_column(Integer)
     category: Mapped[str] = mapped_column(String(20))
@@ -106,7 +114,7 @@ class Entry(Base):
     course_title: Mapped[str | None] = mapped_column(String(200))
     course_provider: Mapped[str | None] = mapped_column(String(200))
     content_digest: Mapped[Sha256]
-    reverses_id: Mapped[int | None] = mapped_column(EntryId, ForeignKey("entries.id"), unique=True)
+    reverses_id: Mapped[int | None] = mapped_column(EntryId, ForeignKey("entries.id"))
     supersedes_id: Mapped[int | None] = mapped_column(EntryId, ForeignKey("entries.id"))
     reason: Mapped[str | None] = mapped_column(Text)
     actor: Mapped[str] = mapped_column(String(128))
@@ -120,12 +128,12 @@ class Record(Base):
 
     __tablename__ = "records"
 
-    source_id: Mapped[SourceId] = mapped_column(ForeignKey("sources.id"), primary_key=True)
+    source_id: Mapped[SourceId] = mapped_column(primary_key=True)
     external_id: Mapped[str] = mapped_column(String(128), primary_key=True)
-    person_id: Mapped[PersonId] = mapped_column(ForeignKey("people.id"), index=True)
+    person_id: Mapped[PersonId]
     version: Mapped[int] = mapped_column(Integer)
     content_digest: Mapped[Sha256]
-    entry_id: Mapped[int] = mapped_column(EntryId, ForeignKey("entries.id"))
+    entry_id: Mapped[int] = mapped_column(EntryId)
     # "active" while its credit counts, "reversed" once reversed (a supersede makes a new active).
     status: Mapped[str] = mapped_column(String(16))
     updated_at: Mapped[Timestamp]
@@ -136,9 +144,9 @@ class Balance(Base):
 
     __tablename__ = "balances"
 
-    person_id: Mapped[PersonId] = mapped_column(ForeignKey("people.id"), primary_key=True)
+    person_id: Mapped[PersonId] = mapped_column(primary_key=True)
     year: Mapped[int] = mapped_column(Integer, primary_key=True)
     category: Mapped[str] = mapped_column(String(20), primary_key=True)
-    source_id: Mapped[SourceId] = mapped_column(ForeignKey("sources.id"), primary_key=True)
+    source_id: Mapped[SourceId] = mapped_column(primary_key=True)
     hours: Mapped[HoursValue]
     entry_count: Mapped[int] = mapped_column(Integer)

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from ledger.db import read_transaction
 from ledger.entries import HASHED_FIELDS, entry_hash
-from ledger.models import Balance, Entry, Person, Record
+from ledger.models import Balance, Entry, Person, Record, Source
 
 MAX_PROBLEMS = 1000
 
@@ -114,7 +114,28 @@ def verify_ledger(session: Session) -> VerifyReport:
         )
         if orphans:
             report.problem(f"{orphans} records point at an entry of another record or none")
+        _check_references(session, report)
     return report
+
+
+def _check_references(session: Session, report: VerifyReport) -> None:
+    """Every entry, record and balance names a person and a source that exist.
+
+    The database holds no foreign keys for these (each would be a locked read per appended
+    entry, see migration 0005); rows of people and sources cannot be deleted or renumbered, so
+    only a write that bypassed the ledger's code could leave a dangling name, and this finds it.
+    """
+    for model in (Entry, Record, Balance):
+        table = model.__tablename__
+        for column, parent in ((model.person_id, Person.id), (model.source_id, Source.id)):
+            dangling = session.scalar(
+                select(func.count())
+                .select_from(model)
+                .where(~select(parent).where(parent == column).exists())
+            )
+            if dangling:
+                what = column.key.removesuffix("_id")
+                report.problem(f"{dangling} {table} name a {what} that does not exist")
 
 
 def _check_head(

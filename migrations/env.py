@@ -12,6 +12,25 @@ config = context.config
 
 
 def _run(connection: Connection) -> None:
+    if connection.dialect.name == "sqlite" and not connection.in_transaction():
+        # Rebuilding a table that others reference (SQLite's batch mode) needs foreign keys off
+        # while it runs, and SQLite only switches them outside a transaction. They are checked
+        # once the migration has committed, and switched back on.
+        sqlite = connection.connection.driver_connection
+        assert sqlite is not None
+        sqlite.execute("PRAGMA foreign_keys=OFF")
+        try:
+            _migrate(connection)
+        finally:
+            sqlite.execute("PRAGMA foreign_keys=ON")
+        broken = sqlite.execute("PRAGMA foreign_key_check").fetchall()
+        if broken:
+            raise RuntimeError(f"foreign keys broken by the migration: {broken[:5]}")
+        return
+    _migrate(connection)
+
+
+def _migrate(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=metadata,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import sqlalchemy as sa
 from alembic import command
 from alembic.autogenerate import compare_metadata
@@ -43,5 +44,35 @@ def test_downgrade_to_base_and_upgrade_again(db_url: str) -> None:
         assert "entries" not in sa.inspect(engine).get_table_names()
         command.upgrade(config, "head")
         assert current_revision(engine) == head_revision()
+    finally:
+        engine.dispose()
+
+
+def test_0005_keeps_a_populated_ledger_whole_both_ways(db_url: str) -> None:
+    """0005 rebuilds entries, records and balances on SQLite (dropping constraints), with rows
+    that reference one another: every row, hash and trigger survives, up and down."""
+    from ledger.db import make_session_factory
+    from ledger.services import append_records, reverse_record
+    from ledger.verify import verify_ledger
+    from tests.factories import city_source, record
+
+    config = alembic_config(db_url)
+    command.downgrade(config, "0004")
+    engine = make_engine(db_url)
+    try:
+        with make_session_factory(engine)() as session:
+            source = city_source(session)
+            append_records(
+                session, source, [record(f"r{i}", person=i % 3) for i in range(9)], actor="t"
+            )
+            reverse_record(session, source, "r4", reason="wrong", actor="t")
+        for target in ("head", "0004", "head"):
+            (command.upgrade if target == "head" else command.downgrade)(config, target)
+            with make_session_factory(engine)() as session:
+                report = verify_ledger(session)
+            assert report.ok, (target, report.problems)
+            assert report.entries == 10
+            with engine.connect() as conn, pytest.raises(sa.exc.DatabaseError, match="append-only"):
+                conn.exec_driver_sql("DELETE FROM entries")
     finally:
         engine.dispose()

@@ -41,6 +41,29 @@ def test_raw_update_and_delete_are_refused(ledger_with_an_entry: Engine, stateme
     assert hours == 100  # 10.0 hours, stored as tenths, untouched
 
 
+@pytest.mark.parametrize(
+    ("statement", "match"),
+    [
+        ("DELETE FROM people", "never deleted|DELETE refused"),
+        ("DELETE FROM sources", "never deleted|DELETE refused"),
+        ("UPDATE people SET id = 'p_other'", "ids never change|UPDATE refused"),
+        ("UPDATE people SET id_number = '110105194912310029'", "ids never change|UPDATE refused"),
+        ("UPDATE sources SET id = 'elsewhere'", "ids never change|UPDATE refused"),
+    ],
+)
+def test_the_people_and_sources_entries_name_cannot_vanish_or_move(
+    ledger_with_an_entry: Engine, statement: str, match: str
+) -> None:
+    """Entries name their person and source without foreign keys (migration 0005); triggers
+    keep those rows in place instead."""
+    with ledger_with_an_entry.connect() as conn, pytest.raises(sa.exc.DatabaseError, match=match):
+        conn.exec_driver_sql(statement)
+    with ledger_with_an_entry.begin() as conn:
+        # The append path's own update of the chain head still goes through.
+        conn.exec_driver_sql("UPDATE people SET name = name, head_hash = head_hash")
+        assert conn.exec_driver_sql("SELECT count(*) FROM people").scalar_one() == 1
+
+
 @pytest.fixture
 def pg_ledger(pg_db_url: str) -> Iterator[Engine]:
     engine = make_engine(pg_db_url)

@@ -76,3 +76,19 @@ def test_verify_notices_a_rewritten_chain_link(session: Session, engine: Engine)
     tamper(engine, "UPDATE entries SET prev_hash = NULL WHERE seq = 2")
     report = verify_ledger(session)
     assert any("prev_hash does not match" in p for p in report.problems)
+
+
+def test_verify_names_rows_that_point_at_a_person_or_source_that_does_not_exist(
+    session: Session, engine: Engine
+) -> None:
+    """No foreign keys guard these names (migration 0005); verify does."""
+    fill(session)
+    with engine.begin() as conn:
+        conn.exec_driver_sql(
+            "INSERT INTO balances (person_id, year, category, source_id, hours, entry_count) "
+            "VALUES ('p_nobody', 2024, 'specialised', 'nowhere', 10, 1)"
+        )
+    report = verify_ledger(session)
+    assert not report.ok
+    assert "1 balances name a person that does not exist" in report.problems
+    assert "1 balances name a source that does not exist" in report.problems
