@@ -105,3 +105,55 @@ def update_rows(
         conn.exec_driver_sql(sql, [(*row[1:], row[0]) for row in rows])
     else:
         conn.exec_driver_sql(sql, tuple(list(column) for column in zip(*rows, strict=True)))
+
+
+def rows_by_keys(
+    session: Session,
+    table: Table,
+    columns: tuple[str, ...],
+    key: str,
+    keys: Sequence[Any],
+    *,
+    where: tuple[str, Any] | None = None,
+    lock: bool = False,
+) -> list[Any]:
+    """The rows of ``table`` whose ``key`` is one of ``keys`` (and ``where``'s column equals its
+    value), as tuples in ``columns`` order; with ``lock``, locked for update in the order of
+    ``keys`` (sort them, so that concurrent writers never deadlock).
+
+    On PostgreSQL each key is probed through the index (a lateral join over the array of keys):
+    with a long ``IN`` list and a table still small, the planner prefers to scan the whole table,
+    once per batch, and an append would slow down with the ledger's size.
+    """
+    if not keys:
+        return []
+    dialect = dialect_of(session)
+    sql = _lookup_sql(table, columns, key, where[0] if where else None, dialect, lock)
+    fixed = (where[1],) if where else ()
+    conn = session.connection()
+    if dialect == "sqlite":
+        found: list[Any] = []
+        for start in range(0, len(keys), 500):
+            chunk = list(keys[start : start + 500])
+            marks = ", ".join("?" for _ in chunk)
+            found += conn.exec_driver_sql(sql.format(marks=marks), (*fixed, *chunk)).all()
+        return found
+    return list(conn.exec_driver_sql(sql, (list(keys), *fixed)).all())
+
+
+@cache
+def _lookup_sql(
+    table: Table, columns: tuple[str, ...], key: str, fixed: str | None, dialect: str, lock: bool
+) -> str:
+    names = ", ".join(columns)
+    if dialect == "sqlite":
+        # SQLite locks the whole database for a write transaction; FOR UPDATE has no meaning.
+        cond = f"{fixed} = ? AND " if fixed else ""
+        return f"SELECT {names} FROM {table.name} WHERE {cond}{key} IN ({{marks}})"  # noqa: S608
+    key_type = table.c[key].type.compile(dialect=_PG)
+    cond = f" AND t.{fixed} = %s" if fixed else ""
+    return (
+        f"SELECT {', '.join(f'x.{c}' for c in columns)} FROM unnest(%s::{key_type}[]) AS k(key) "  # noqa: S608
+        f"CROSS JOIN LATERAL (SELECT {names} FROM {table.name} AS t WHERE t.{key} = k.key{cond}"
+        f"{' FOR UPDATE' if lock else ''}) AS x"
+    )

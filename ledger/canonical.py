@@ -9,7 +9,10 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
+import orjson
+
 CANONICAL_VERSION = 1
+_SORTED = orjson.OPT_SORT_KEYS
 
 
 def _normalise(value: Any) -> Any:
@@ -41,9 +44,21 @@ def canonical_bytes(document: Mapping[str, Any]) -> bytes:
     Raises:
         TypeError: when a value (such as a float) has no canonical encoding.
     """
-    return json.dumps(
-        _normalise(document), sort_keys=True, separators=(",", ":"), ensure_ascii=False
-    ).encode("utf-8")
+    return encode_normalised(_normalise(document))
+
+
+def encode_normalised(document: Any) -> bytes:
+    """Encode a document of JSON types only (see ``_normalise``): sorted keys, no whitespace,
+    UTF-8 (no ASCII escapes), byte for byte what
+    ``json.dumps(sort_keys=True, separators=(",", ":"), ensure_ascii=False)`` writes (a property
+    test holds the two together). orjson, because every append encodes twice."""
+    try:
+        return orjson.dumps(document, option=_SORTED)
+    except orjson.JSONEncodeError:
+        # Integers beyond 64 bits, which orjson refuses; the standard library does not.
+        return json.dumps(
+            document, sort_keys=True, separators=(",", ":"), ensure_ascii=False
+        ).encode("utf-8")
 
 
 def sha256_hex(document: Mapping[str, Any]) -> str:
@@ -55,5 +70,4 @@ def sha256_hex_flat(document: dict[str, str | int | None]) -> str:
     """The same digest as :func:`sha256_hex` for a flat document of strings, integers and
     ``None`` (the hot path: every appended entry is hashed this way)."""
     clean = {k: v for k, v in document.items() if v is not None}
-    encoded = json.dumps(clean, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(encoded.encode("utf-8")).hexdigest()
+    return hashlib.sha256(encode_normalised(clean)).hexdigest()

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import hashlib
 from decimal import Decimal
 from typing import Any
 
-from ledger.canonical import sha256_hex_flat
+from ledger.canonical import encode_normalised, sha256_hex_flat
 
 HASH_VERSION = 1
 _ONE_PLACE = Decimal("0.1")
@@ -58,12 +59,12 @@ def chain_hash(row: dict[str, Any], recorded_at_text: str) -> str:
     (hours ``Decimal`` with one place, ``completed_on`` a date) and whose timestamp was already
     formatted once for the whole batch. Equal to ``entry_hash`` (a unit test holds them together).
     """
-    document = {name: row.get(name) for name in HASHED_FIELDS}
+    document = {name: value for name in HASHED_FIELDS if (value := row.get(name)) is not None}
     document["v"] = HASH_VERSION
     document["hours"] = str(row["hours"])
     document["completed_on"] = row["completed_on"].isoformat()
     document["recorded_at"] = recorded_at_text
-    return sha256_hex_flat(document)
+    return hashlib.sha256(encode_normalised(document)).hexdigest()
 
 
 def entry_hash(fields: dict[str, Any]) -> str:

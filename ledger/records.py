@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from ledger.canonical import encode_normalised
 from ledger.errors import ValidationError
 from ledger.people import validate_id_number
 from ledger.values import Category, parse_category, parse_completed_on, parse_hours
@@ -21,9 +22,13 @@ MAX_NAME = 100
 COURSE_LIMITS = {"code": 64, "title": 200, "provider": 200}
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class RecordIn:
-    """A validated record: one completion reported by one platform."""
+    """A validated record: one completion reported by one platform.
+
+    Never changed once built (nothing assigns to it). Not a frozen dataclass: building a frozen
+    one costs several microseconds per record, which every appended record pays.
+    """
 
     external_id: str
     id_number: str
@@ -38,7 +43,7 @@ class RecordIn:
 
     def __post_init__(self) -> None:
         if not self.digest_hex:
-            object.__setattr__(self, "digest_hex", _content_digest(self))
+            self.digest_hex = _content_digest(self)
 
     @property
     def year(self) -> int:
@@ -71,12 +76,6 @@ class RecordIn:
 def _content_digest(rec: RecordIn) -> str:
     # Equal to sha256_hex(rec.content()) (a unit test holds the two together), built flat
     # because every record sent is digested.
-    course = {
-        "code": rec.course_code,
-        "title": rec.course_title,
-        "provider": rec.course_provider,
-    }
-    course_clean = {k: v for k, v in course.items() if v is not None}
     document: dict[str, Any] = {
         "v": 1,
         "external_id": rec.external_id,
@@ -86,10 +85,16 @@ def _content_digest(rec: RecordIn) -> str:
         "hours": str(rec.hours),
         "completed_on": rec.completed_on.isoformat(),
     }
-    if course_clean:
-        document["course"] = course_clean
-    encoded = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(encoded.encode("utf-8")).hexdigest()
+    course = {}
+    if rec.course_code is not None:
+        course["code"] = rec.course_code
+    if rec.course_title is not None:
+        course["title"] = rec.course_title
+    if rec.course_provider is not None:
+        course["provider"] = rec.course_provider
+    if course:
+        document["course"] = course
+    return hashlib.sha256(encode_normalised(document)).hexdigest()
 
 
 def _text(value: object, field: str, limit: int, errors: dict[str, list[str]]) -> str | None:
@@ -111,6 +116,106 @@ def _text(value: object, field: str, limit: int, errors: dict[str, list[str]]) -
 
 def parse_record(raw: object, *, today: dt.date | None = None) -> RecordIn:
     """Validate one record as sent by a platform.
+
+    Every problem is reported at once, keyed by field path (``course.title``). Messages never
+    repeat the ID number.
+
+    Raises:
+        ValidationError: listing every invalid field.
+    """
+    if type(raw) is dict:
+        record = _parse_plain(raw, today)
+        if record is not None:
+            return record
+    return _parse_checked(raw, today=today)
+
+
+_KNOWN = frozenset(
+    ("external_id", "id_number", "name", "category", "hours", "completed_on", "course", "supersede")
+)
+_CATEGORIES = {c.value: c for c in Category}
+
+
+@functools.lru_cache(maxsize=4096, typed=True)
+def _hours_text(value: str | int) -> Decimal | None:
+    try:
+        return parse_hours(value)
+    except ValueError:
+        return None
+
+
+def _parse_plain(raw: dict[str, Any], today: dt.date | None) -> RecordIn | None:
+    """The common case, quickly: a well-formed record of plain strings. Anything unusual
+    (a wrong type, a bad value, an unknown field) returns ``None`` and goes through
+    :func:`_parse_checked`, which accepts exactly what this accepts (a property test holds them
+    together) and explains what it does not."""
+    if not raw.keys() <= _KNOWN:
+        return None
+    external_id = raw.get("external_id")
+    number = raw.get("id_number")
+    name = raw.get("name")
+    category_key = raw.get("category")
+    hours_raw = raw.get("hours")
+    day_raw = raw.get("completed_on")
+    if not (
+        type(external_id) is str
+        and type(number) is str
+        and type(name) is str
+        and type(category_key) is str
+        and type(hours_raw) in (str, int)
+        and type(day_raw) is str
+        and len(day_raw) == 10
+    ):
+        return None
+    external_id = external_id.strip()
+    name = name.strip()
+    category = _CATEGORIES.get(category_key)
+    hours = _hours_text(hours_raw)
+    if (
+        category is None
+        or hours is None
+        or not 0 < len(external_id) <= MAX_EXTERNAL_ID
+        or not 0 < len(name) <= MAX_NAME
+    ):
+        return None
+    texts = [external_id, name]
+    course: dict[str, str] = {}
+    raw_course = raw.get("course")
+    if raw_course is not None:
+        if type(raw_course) is not dict or not raw_course.keys() <= COURSE_LIMITS.keys():
+            return None
+        for key, value in raw_course.items():
+            if value is None:
+                continue
+            if type(value) is not str:
+                return None
+            value = value.strip()
+            if not 0 < len(value) <= COURSE_LIMITS[key]:
+                return None
+            course[key] = value
+            texts.append(value)
+    if _CONTROL.search("".join(texts)):
+        return None
+    try:
+        completed_on = parse_completed_on(day_raw, today=today)
+        id_number = validate_id_number(number)
+    except ValueError:
+        return None
+    return RecordIn(
+        external_id=external_id,
+        id_number=id_number,
+        name=name,
+        category=category,
+        hours=hours,
+        completed_on=completed_on,
+        course_code=course.get("code"),
+        course_title=course.get("title"),
+        course_provider=course.get("provider"),
+    )
+
+
+def _parse_checked(raw: object, *, today: dt.date | None) -> RecordIn:
+    """The full validation, which finds and explains every problem.
 
     Every problem is reported at once, keyed by field path (``course.title``). Messages never
     repeat the ID number.

@@ -7,17 +7,25 @@ is validated, deduplicated, chained and balanced the same way whichever door it 
 from __future__ import annotations
 
 import datetime as dt
+import operator
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from sqlalchemy import Table, select, text, update
 from sqlalchemy.orm import Session
 
 from ledger import attestations
-from ledger.bulk import dialect_of, insert_rows, stored_date, stored_timestamp, update_rows
+from ledger.bulk import (
+    dialect_of,
+    insert_rows,
+    rows_by_keys,
+    stored_date,
+    stored_timestamp,
+    update_rows,
+)
 from ledger.db import run_with_retries, write_transaction
 from ledger.entries import EntryKind, chain_hash, format_timestamp
 from ledger.errors import (
@@ -29,7 +37,7 @@ from ledger.errors import (
     ValidationError,
 )
 from ledger.models import Balance, Entry, Person, Record, Source
-from ledger.people import new_person_id, validate_id_number
+from ledger.people import new_person_ids, validate_id_number
 from ledger.records import RecordIn, parse_record
 from ledger.values import today_in_business_tz
 
@@ -152,14 +160,22 @@ def _reversal_row(target: Entry, reason: str, actor: str) -> dict[str, Any]:
     }
 
 
+class _Held(NamedTuple):
+    """A record already held: where it stands now."""
+
+    external_id: str
+    person_id: str
+    version: int
+    content_digest: str
+    entry_id: int
+    status: str
+
+
 def _lock_people(session: Session, person_ids: Iterable[str]) -> dict[str, _Chain]:
     """Load (and on PostgreSQL lock, in id order to avoid deadlocks) the chain heads."""
     ids = sorted(set(person_ids))
-    if not ids:
-        return {}
-    stmt = select(Person.id, Person.head_hash, Person.entry_count).where(Person.id.in_(ids))
-    stmt = stmt.order_by(Person.id).with_for_update()
-    return {pid: _Chain(pid, head, count) for pid, head, count in session.execute(stmt)}
+    rows = rows_by_keys(session, _PEOPLE, ("id", "head_hash", "entry_count"), "id", ids, lock=True)
+    return {pid: _Chain(pid, head, count) for pid, head, count in rows}
 
 
 _ENTRIES = cast(Table, Entry.__table__)
@@ -200,16 +216,22 @@ def _tenths(hours: Decimal) -> int:
     return int(hours.scaleb(1))
 
 
+_ROW_OF_ENTRY = operator.itemgetter(*_ENTRY_COLUMNS)
+_HOURS_AT = _ENTRY_COLUMNS.index("hours")
+_COMPLETED_AT = _ENTRY_COLUMNS.index("completed_on")
+_RECORDED_AT = _ENTRY_COLUMNS.index("recorded_at")
+
+
 def _insert_entries(session: Session, pending: _Pending) -> None:
     dialect = dialect_of(session)
     stamp = stored_timestamp(dialect, pending.recorded_at)
     rows = []
     for row in pending.rows:
-        values = dict(row)
-        values["hours"] = _tenths(row["hours"])
-        values["recorded_at"] = stamp
-        values["completed_on"] = stored_date(dialect, row["completed_on"])
-        rows.append(tuple(values.get(name) for name in _ENTRY_COLUMNS))
+        values = list(_ROW_OF_ENTRY(row))
+        values[_HOURS_AT] = _tenths(row["hours"])
+        values[_COMPLETED_AT] = stored_date(dialect, row["completed_on"])
+        values[_RECORDED_AT] = stamp
+        rows.append(tuple(values))
     insert_rows(session, _ENTRIES, _ENTRY_COLUMNS, rows)
 
 
@@ -331,37 +353,37 @@ def _append(
         names.setdefault(rec.id_number, rec.name)
     person_of: dict[str, str] = {}
     if names:
-        found = session.execute(
-            select(Person.id_number, Person.id).where(Person.id_number.in_(list(names)))
-        )
+        found = rows_by_keys(session, _PEOPLE, ("id_number", "id"), "id_number", list(names))
         person_of = {number: pid for number, pid in found}
         # Sorted, so that concurrent writers claim new people in one order and never deadlock.
         missing = sorted(n for n in names if n not in person_of)
         if missing:
             new_rows: list[dict[str, Any]] = [
                 {
-                    "id": new_person_id(),
+                    "id": pid,
                     "id_number": n,
                     "name": names[n],
                     "head_hash": None,
                     "entry_count": 0,
                     "created_at": now,
                 }
-                for n in missing
+                for n, pid in zip(missing, new_person_ids(len(missing)), strict=True)
             ]
             _insert_people(session, new_rows, now)
             person_of.update({r["id_number"]: r["id"] for r in new_rows})
 
     # Records already held, and the credits that a supersede would reverse.
-    ext_ids = list({rec.external_id for _, rec in valid})
-    held: dict[str, Record] = {}
-    if ext_ids:
-        rows = session.scalars(
-            select(Record)
-            .where(Record.source_id == source_id, Record.external_id.in_(ext_ids))
-            .with_for_update()
-        )
-        held = {r.external_id: r for r in rows}
+    ext_ids = sorted({rec.external_id for _, rec in valid})
+    rows = rows_by_keys(
+        session,
+        _RECORDS,
+        _Held._fields,
+        "external_id",
+        ext_ids,
+        where=("source_id", source_id),
+        lock=True,
+    )
+    held = {row[0]: _Held(*row) for row in rows}
     chains = _lock_people(
         session,
         [person_of[rec.id_number] for _, rec in valid] + [r.person_id for r in held.values()],
@@ -370,8 +392,8 @@ def _append(
     seen: dict[str, str] = {}
     # (result index, pending row index of the new credit, record row to write, old entry id)
     new_records: list[tuple[int, int, RecordIn, str]] = []
-    replaced: list[tuple[int, int, Record]] = []
-    to_reverse: dict[int, Record] = {}
+    replaced: list[tuple[int, int, _Held]] = []
+    to_reverse: dict[int, _Held] = {}
     for i, rec in valid:
         digest = rec.digest()
         if rec.external_id in seen:
@@ -450,8 +472,6 @@ def _append(
         for i, pos, rec, pid in new_records:
             results[i] = RecordResult(rec.external_id, Status.CREATED, ids[pos], person_id=pid)
     if replaced:
-        # Taken before the update: the bulk UPDATE also refreshes these Record objects in the
-        # session, after which entry_id names the new credit rather than the one superseded.
         superseded_ids = [e.entry_id for _, _, e in replaced if e.status == "active"]
         session.execute(
             update(Record),

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from decimal import Decimal
+from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ledger.canonical import canonical_bytes
 from ledger.entries import HASH_VERSION, entry_hash
@@ -68,3 +72,21 @@ def test_the_append_path_hasher_equals_the_generic_one() -> None:
     assert chain_hash(row | {"prev_hash": None}, format_timestamp(moment)) == entry_hash(
         row | {"prev_hash": None}
     )
+
+
+_JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=300)
+@given(st.dictionaries(st.text(), _JSON_VALUES, max_size=6))
+def test_the_encoding_is_the_standard_librarys_byte_for_byte(document: dict[str, Any]) -> None:
+    """Hashes written before the switch to orjson must still verify: the bytes are the same,
+    including escapes of control characters, non-ASCII text, key order and integers of any size."""
+    from ledger.canonical import encode_normalised
+
+    expected = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    assert encode_normalised(document) == expected.encode("utf-8")

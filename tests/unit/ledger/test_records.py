@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ledger.errors import ValidationError
 from ledger.records import parse_record
@@ -92,3 +94,58 @@ def test_fast_digest_equals_the_canonical_encoding_of_the_content() -> None:
     for raw in (record("r1"), record("r2", course={"title": "法规"}), record("r3", hours="0.5")):
         rec = parse_record(raw, today=TODAY)
         assert rec.digest() == sha256_hex(rec.content())
+
+
+def _field_values() -> dict[str, st.SearchStrategy[object]]:
+    """Values for each field, valid and subtly invalid, in the types JSON can carry."""
+    texts = st.sampled_from(["", " ", "a", " a ", "x" * 128, "x" * 129, "y" * 101, "课程", "a\nb"])
+    junk = st.none() | st.booleans() | st.integers(-3, 300) | st.lists(st.integers(), max_size=1)
+    return {
+        "external_id": texts | junk,
+        "id_number": st.sampled_from(
+            ["33080219880615123X", "330802198806151238", "330802198806151239", "3308021988"]
+        )
+        | junk,
+        "name": texts | junk,
+        "category": st.sampled_from(["specialised", "general_public", "Specialised", ""]) | junk,
+        "hours": st.sampled_from(["1.5", "2", " 3.0 ", "0", "1.55", "201", "NaN", "-1", "1e1"])
+        | junk,
+        "completed_on": st.sampled_from(
+            ["2024-03-01", "1989-12-31", "2030-01-01", "2024-02-30", "2024-03-01T10:00:00+00:00"]
+        )
+        | junk,
+        "course": st.none()
+        | st.dictionaries(st.sampled_from(["code", "title", "provider", "other"]), texts | junk)
+        | junk,
+        "supersede": st.booleans(),
+        "extra": st.text(max_size=3),
+    }
+
+
+@settings(max_examples=500)
+@given(st.fixed_dictionaries({}, optional=_field_values()))
+def test_the_fast_path_accepts_exactly_what_the_full_validation_accepts(
+    raw: dict[str, object],
+) -> None:
+    """``parse_record`` tries a quick path for well-formed records first. Whatever it accepts,
+    the full validation accepts too, with the same values and digest. Whatever the full validation
+    rejects, it declines."""
+    from ledger.records import _parse_checked, _parse_plain
+
+    try:
+        expected = _parse_checked(raw, today=TODAY)
+    except ValidationError:
+        expected = None
+    fast = _parse_plain(raw, TODAY)
+    if expected is None:
+        assert fast is None
+    elif fast is not None:
+        assert fast == expected
+        assert fast.digest() == expected.digest()
+
+
+def test_the_fast_path_takes_the_common_record() -> None:
+    from ledger.records import _parse_plain
+
+    raw = record("r1", hours="1.5", course={"code": "C1", "title": "安全", "provider": None})
+    assert _parse_plain(raw, TODAY) == parse_record(raw, today=TODAY)
