@@ -94,9 +94,19 @@ class FieldMapping:
         Nothing is dropped silently: an unknown label or an odd date is passed through as it
         came, and the ledger rejects it with a reason.
         """
+        # self.value() inlined: this runs for every field of every record synced.
         record: dict[str, Any] = {}
+        get = row.get
         for ours in RECORD_FIELDS:
-            record[ours] = self.value(row, ours)
+            found = None
+            for name in self.fields.get(ours, ()):
+                value = get(name)
+                if isinstance(value, str):
+                    value = value.strip()
+                if value is not None and value != "":
+                    found = value
+                    break
+            record[ours] = found
         external_id = record["external_id"]
         if isinstance(external_id, int) and not isinstance(external_id, bool):
             record["external_id"] = str(external_id)

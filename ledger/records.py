@@ -134,10 +134,12 @@ _KNOWN = frozenset(
     ("external_id", "id_number", "name", "category", "hours", "completed_on", "course", "supersede")
 )
 _CATEGORIES = {c.value: c for c in Category}
+# Hours as JSON brings them (text, integers) or as importers normalise a spreadsheet's (Decimal).
+_PLAIN_HOURS = (str, int, Decimal)
 
 
 @functools.lru_cache(maxsize=4096, typed=True)
-def _hours_text(value: str | int) -> Decimal | None:
+def _hours_text(value: str | int | Decimal) -> Decimal | None:
     try:
         return parse_hours(value)
     except ValueError:
@@ -162,14 +164,15 @@ def _parse_plain(raw: dict[str, Any], today: dt.date | None) -> RecordIn | None:
         and type(number) is str
         and type(name) is str
         and type(category_key) is str
-        and type(hours_raw) in (str, int)
-        and type(day_raw) is str
-        and len(day_raw) == 10
+        and type(hours_raw) in _PLAIN_HOURS
+        and (type(day_raw) is dt.date or (type(day_raw) is str and len(day_raw) == 10))
     ):
         return None
     external_id = external_id.strip()
     name = name.strip()
     category = _CATEGORIES.get(category_key)
+    if type(hours_raw) is Decimal and not hours_raw.is_finite():
+        return None  # a signalling NaN cannot even be hashed for the cache
     hours = _hours_text(hours_raw)
     if (
         category is None

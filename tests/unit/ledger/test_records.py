@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 import pytest
 from hypothesis import given, settings
@@ -109,10 +110,15 @@ def _field_values() -> dict[str, st.SearchStrategy[object]]:
         "name": texts | junk,
         "category": st.sampled_from(["specialised", "general_public", "Specialised", ""]) | junk,
         "hours": st.sampled_from(["1.5", "2", " 3.0 ", "0", "1.55", "201", "NaN", "-1", "1e1"])
+        | st.sampled_from(["1.5", "2.00", "1.55", "-0", "NaN", "sNaN", "Infinity", "2E+1"]).map(
+            Decimal
+        )
         | junk,
         "completed_on": st.sampled_from(
             ["2024-03-01", "1989-12-31", "2030-01-01", "2024-02-30", "2024-03-01T10:00:00+00:00"]
         )
+        | st.dates(dt.date(1985, 1, 1), dt.date(2030, 1, 1))
+        | st.datetimes(dt.datetime(1985, 1, 1), dt.datetime(2030, 1, 1))
         | junk,
         "course": st.none()
         | st.dictionaries(st.sampled_from(["code", "title", "provider", "other"]), texts | junk)
