@@ -35,7 +35,15 @@ from werkzeug.routing import RequestRedirect
 from api import docs, metrics, pages, settings
 from api.auth import SECURITY_SCHEME
 from api.config import configure
-from api.db import EXTENSION, Database, close_session, db_engine, db_session
+from api.db import (
+    EXTENSION,
+    PING_AFTER_IDLE_SECONDS,
+    Database,
+    close_session,
+    db_engine,
+    db_session,
+    ping_when_idle,
+)
 from api.errors import PROBLEM_JSON, handle_http_exception, register_error_handlers
 from api.resources import (
     attestations,
@@ -144,9 +152,14 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
             raise settings.ProductionConfigError(problems)
     app.json = JSONProvider(app)
     # hide_parameters: a database error's message must not carry an ID number into the logs.
-    engine = make_engine(
-        app.config["DATABASE_URL"], hide_parameters=True, **app.config["ENGINE_OPTIONS"]
-    )
+    # Pooled connections are tested only after sitting idle (see ping_when_idle), unless the
+    # engine options ask for SQLAlchemy's test on every checkout.
+    options = {"pool_pre_ping": False, **app.config["ENGINE_OPTIONS"]}
+    engine = make_engine(app.config["DATABASE_URL"], hide_parameters=True, **options)
+    if not options["pool_pre_ping"] and engine.url.get_backend_name() != "sqlite":
+        ping_when_idle(
+            engine, float(app.config.get("DB_PING_AFTER_IDLE_SECONDS", PING_AFTER_IDLE_SECONDS))
+        )
     metrics.instrument_engine(engine)
     app.extensions[EXTENSION] = Database(engine, make_session_factory(engine))
     app.config["API_SPEC_OPTIONS"] = {"info": {"description": API_DESCRIPTION}}

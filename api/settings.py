@@ -18,7 +18,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from api.auth import KEY_CACHE_SECONDS
 from api.config import DEFAULTS, ENV_PREFIX
+from api.db import PING_AFTER_IDLE_SECONDS
 from ledger import attestations, profiles, signing
 from ledger.db import DEFAULT_DATABASE_URL
 from ledger.errors import LedgerError
@@ -83,12 +85,26 @@ APP_SETTINGS: tuple[Setting, ...] = (
         "size the pool to gunicorn threads per worker.",
     ),
     _app(
+        "DB_PING_AFTER_IDLE_SECONDS",
+        "A pooled database connection idle this long is tested before use (a dead one is "
+        "replaced unseen); fresher ones are used as they are. `pool_pre_ping` in "
+        "`CEHOURS_ENGINE_OPTIONS` tests every one instead.",
+        default=PING_AFTER_IDLE_SECONDS,
+    ),
+    _app(
         "MAX_CONTENT_LENGTH",
         "Largest request body in bytes; bigger bodies are refused with 413.",
     ),
     _app(
         "IDEMPOTENCY_TTL_SECONDS",
         "How long a response is kept for replay under its `Idempotency-Key`.",
+    ),
+    _app(
+        "AUTH_CACHE_SECONDS",
+        "How long a worker trusts an API key it has checked before reading it again; a key "
+        "revoked by `cehours clients revoke` is refused by every worker within this time. "
+        "`0`: every request reads its key.",
+        default=KEY_CACHE_SECONDS,
     ),
     _app(
         "COMPLIANCE_CACHE_SIZE",

@@ -12,6 +12,8 @@ import datetime as dt
 import hashlib
 import re
 import secrets
+import threading
+import time
 from dataclasses import dataclass
 from typing import Final
 
@@ -162,6 +164,9 @@ def list_clients(session: Session) -> list[ClientInfo]:
 def revoke_client(session: Session, client_id: int) -> ClientInfo:
     """Revoke a client's key at once. Revoking twice keeps the first revocation time.
 
+    This process forgets every key it remembered (see :func:`authenticate`); another process
+    that remembers the key refuses it once its ``max_age`` has passed.
+
     Raises:
         NotFoundError: no such client.
     """
@@ -171,20 +176,69 @@ def revoke_client(session: Session, client_id: int) -> ClientInfo:
             raise NotFoundError(f"no client {client_id}")
         if client.revoked_at is None:
             client.revoked_at = dt.datetime.now(dt.UTC)
-        return _info(client)
+        info = _info(client)
+    _recent.clear()
+    return info
 
 
-def authenticate(session: Session, key: str) -> ClientInfo | None:
-    """Return the active client holding ``key``, or ``None`` (unknown, malformed or revoked)."""
+class _RecentKeys:
+    """Keys that authenticated lately: (engine id, key hash) -> (client, when looked up).
+
+    The engine's id keeps two databases in one process (tests) apart without holding on to
+    the engine. Only active clients are kept, never a key's absence, so a new key works at
+    once. Bounded: the oldest half goes when it is full.
+    """
+
+    def __init__(self, size: int = 4096) -> None:
+        self._items: dict[tuple[int, str], tuple[ClientInfo, float]] = {}
+        self._size = size
+        self._lock = threading.Lock()
+
+    def get(self, where: int, digest: str, max_age: float) -> ClientInfo | None:
+        found = self._items.get((where, digest))
+        if found is None or time.monotonic() - found[1] >= max_age:
+            return None
+        return found[0]
+
+    def put(self, where: int, digest: str, client: ClientInfo) -> None:
+        with self._lock:
+            if len(self._items) >= self._size:
+                for stale in list(self._items)[: self._size // 2]:
+                    self._items.pop(stale, None)
+            self._items[(where, digest)] = (client, time.monotonic())
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+
+_recent = _RecentKeys()
+
+
+def authenticate(session: Session, key: str, *, max_age: float = 0.0) -> ClientInfo | None:
+    """Return the active client holding ``key``, or ``None`` (unknown, malformed or revoked).
+
+    With ``max_age`` (seconds) a key this process authenticated less than that long ago is
+    trusted without reading the database again, so a revocation made by another process (the
+    ``cehours clients revoke`` command while a server runs) takes effect within ``max_age``.
+    :func:`revoke_client` forgets every remembered key of its own process at once.
+    """
     if not _KEY_SHAPE.fullmatch(key):
         return None
+    digest = hash_key(key)
+    where = id(session.get_bind())
+    if max_age > 0:
+        remembered = _recent.get(where, digest, max_age)
+        if remembered is not None:
+            return remembered
     with read_transaction(session):
-        client = session.scalars(
-            select(Client).where(Client.key_hash == hash_key(key))
-        ).one_or_none()
+        client = session.scalars(select(Client).where(Client.key_hash == digest)).one_or_none()
         if client is None or client.revoked_at is not None:
             return None
-        return _info(client)
+        info = _info(client)
+    if max_age > 0:
+        _recent.put(where, digest, info)
+    return info
 
 
 def valid_idempotency_key(key: str) -> bool:

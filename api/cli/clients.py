@@ -51,7 +51,8 @@ def clients_list() -> None:
 @clients.command("revoke")
 @click.argument("client_id", type=int)
 def clients_revoke(client_id: int) -> None:
-    """Revoke a client's key: every request with it is refused (401) from now on."""
+    """Revoke a client's key: every request with it is refused (401), by a running server
+    within CEHOURS_AUTH_CACHE_SECONDS (5 by default)."""
     with open_session() as session:
         try:
             info = revoke_client(session, client_id)
