@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import functools
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import bindparam, select
-from sqlalchemy.orm import Session
+from sqlalchemy import BigInteger, and_, bindparam, case, func, select, type_coerce
+from sqlalchemy.orm import Session, aliased
 
 from ledger.db import read_transaction
 from ledger.entries import EntryKind
@@ -42,9 +43,12 @@ class Reason(enum.StrEnum):
     NOT_AUTHORITATIVE = "not_authoritative"
 
 
-@dataclass(frozen=True, slots=True)
-class EntryFact:
-    """What the evaluator needs to know about one ledger entry."""
+class EntryFact(NamedTuple):
+    """What the evaluator needs to know about one ledger entry.
+
+    A named tuple rather than a frozen dataclass: an evaluation builds one per entry of five
+    years, and a tuple is several times cheaper to make.
+    """
 
     id: int
     kind: str
@@ -64,6 +68,13 @@ class EntryFact:
     def year(self) -> int:
         """The year the entry counts in: its completion date's year (China Standard Time)."""
         return self.completed_on.year
+
+
+# Plain names for hot loops: looking a member up on an enum class costs more than the
+# comparison it is for.
+_REVERSAL = EntryKind.REVERSAL.value
+_tuple_new = tuple.__new__
+_CODE: dict[Reason | None, str | None] = {None: None, **{r: r.value for r in Reason}}
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,9 +120,14 @@ def resolve_frame(profile: Profile, as_of: dt.date | None) -> Frame:
     return Frame(day, year, profile.window_for(year), last)
 
 
-@dataclass(frozen=True, slots=True)
-class EntryVerdict:
-    """One entry of the explanation: did it count, and if not, why."""
+# Every entry listed formats its hours; they take few distinct values. (Equal Decimals such as
+# 2 and 2.0 format alike, so sharing one cache slot between them is exact.)
+_hours_text = functools.lru_cache(maxsize=1024)(format_hours)
+
+
+class EntryVerdict(NamedTuple):
+    """One entry of the explanation: did it count, and if not, why. (A named tuple, as
+    :class:`EntryFact`: there is one per entry listed.)"""
 
     entry: EntryFact
     counted: bool
@@ -129,12 +145,12 @@ class EntryVerdict:
             "source_kind": e.source_kind,
             "external_id": e.external_id,
             "category": e.category,
-            "hours": format_hours(e.hours),
+            "hours": _hours_text(e.hours),
             "completed_on": e.completed_on.isoformat(),
-            "year": e.year,
+            "year": e.completed_on.year,
             "course": {"code": e.course_code, "title": e.course_title},
             "counted": self.counted,
-            "reason": self.reason.value if self.reason else None,
+            "reason": _CODE[self.reason],
             "detail": self.detail,
             "related_entry_id": self.related_entry_id,
         }
@@ -320,7 +336,7 @@ def _decided_by(profile: Profile, requested: bool | None) -> str:
 
 def _cancelled(entries: Iterable[EntryFact]) -> dict[int, EntryFact]:
     """Credit id -> the reversal entry that cancels it."""
-    return {e.reverses_id: e for e in entries if e.kind == EntryKind.REVERSAL and e.reverses_id}
+    return {e.reverses_id: e for e in entries if e.reverses_id and e.kind == _REVERSAL}
 
 
 def decide_industry(
@@ -358,36 +374,41 @@ def judge_entries(
     that ``entries`` does not include (another year).
     """
     window = set(frame.window)
+    first, last = min(frame.window), max(frame.window)
+    span = str(first) if first == last else f"{first}-{last}"
+    outside = Reason.OUTSIDE_WINDOW
     reversal_of = _cancelled(entries)
     superseded_by = dict(superseders or {})
     superseded_by.update({e.supersedes_id: e.id for e in entries if e.supersedes_id})
     verdicts: dict[int, EntryVerdict] = {}
     candidates: list[EntryFact] = []
+    # (This loop and the next run once per listed entry: kept lean.)
+    last_day = frame.last_day
     for e in entries:
-        if e.kind == EntryKind.REVERSAL:
+        if e.kind == _REVERSAL:
             verdicts[e.id] = EntryVerdict(
                 e, False, Reason.REVERSAL, f"reversal of entry {e.reverses_id}", e.reverses_id
             )
-        elif e.id in reversal_of and e.id in superseded_by:
-            new = superseded_by[e.id]
-            verdicts[e.id] = EntryVerdict(
-                e, False, Reason.SUPERSEDED, f"superseded by entry {new} (corrected record)", new
-            )
         elif e.id in reversal_of:
-            rev = reversal_of[e.id]
+            new = superseded_by.get(e.id)
+            if new is not None:
+                verdicts[e.id] = EntryVerdict(
+                    e,
+                    False,
+                    Reason.SUPERSEDED,
+                    f"superseded by entry {new} (corrected record)",
+                    new,
+                )
+            else:
+                rev = reversal_of[e.id]
+                verdicts[e.id] = EntryVerdict(
+                    e, False, Reason.REVERSED, f"reversed by entry {rev.id}: {rev.reason}", rev.id
+                )
+        elif (day := e.completed_on).year not in window:
             verdicts[e.id] = EntryVerdict(
-                e, False, Reason.REVERSED, f"reversed by entry {rev.id}: {rev.reason}", rev.id
+                e, False, outside, f"completed in {day.year}, outside the window {span}"
             )
-        elif e.year not in window:
-            first, last = min(frame.window), max(frame.window)
-            span = str(first) if first == last else f"{first}-{last}"
-            verdicts[e.id] = EntryVerdict(
-                e,
-                False,
-                Reason.OUTSIDE_WINDOW,
-                f"completed in {e.year}, outside the window {span}",
-            )
-        elif e.completed_on > frame.last_day:
+        elif day > last_day:
             verdicts[e.id] = EntryVerdict(
                 e,
                 False,
@@ -411,9 +432,11 @@ def judge_entries(
     # Authoritative entries first, oldest first: the first registration of a completion counts.
     for e in sorted(candidates, key=lambda c: (c.source_kind != authority, c.id)):
         bucket = counted[(e.completed_on, e.category, e.hours)]
-        twin = next(
-            (c for c in bucket if c.source_id != e.source_id and _same_completion(c, e)), None
-        )
+        twin = None
+        for c in bucket:
+            if c.source_id != e.source_id and _same_completion(c, e):
+                twin = c
+                break
         if twin is not None:
             verdicts[e.id] = EntryVerdict(
                 e,
@@ -440,7 +463,7 @@ def judge_entries(
         else:
             bucket.append(e)
             verdicts[e.id] = EntryVerdict(e, True)
-            judgement.sums[(e.year, e.category)] += e.hours
+            judgement.sums[(e.completed_on.year, e.category)] += e.hours
     judgement.verdicts = [verdicts[e.id] for e in entries]
     return judgement
 
@@ -629,7 +652,7 @@ _ENTRY_COLUMNS = (
     Source.kind,
     Entry.external_id,
     Entry.category,
-    Entry.hours,
+    type_coerce(Entry.hours, BigInteger),  # tenths, as stored (see ledger.db.Hours)
     Entry.completed_on,
     Entry.course_code,
     Entry.course_title,
@@ -637,6 +660,14 @@ _ENTRY_COLUMNS = (
     Entry.supersedes_id,
     Entry.reason,
 )
+
+
+@functools.lru_cache(maxsize=4096)
+def _hours(tenths: int) -> Decimal:
+    """Stored tenths as hours, exactly as :class:`ledger.db.Hours` reads them (``Decimal("1.5")``
+    from 15). People's hours take few distinct values, so most rows hit the memo; Decimals are
+    immutable, so sharing them is safe."""
+    return Decimal(tenths).scaleb(-1)
 
 
 # Built once: building a statement costs more than running it on a person's few hundred rows.
@@ -649,9 +680,46 @@ _ENTRIES = (
     )
     .order_by(Entry.id)
 )
-_SUPERSEDERS = select(Entry.supersedes_id, Entry.id).where(
-    Entry.person_id == bindparam("person_id"),
-    Entry.supersedes_id.in_(bindparam("ids", expanding=True)),
+_SUCCESSOR = aliased(Entry, name="successor")
+# Everything an explained evaluation reads, in one statement (one round trip, one snapshot): the
+# person's chain head and count on every row, their entries of the years asked for (none: one
+# row of nulls), and beside each reversal the credit that superseded what it reversed, if any,
+# wherever that credit is (a correction can move a completion to another year). PostgreSQL
+# costs the sub-select as if it ran for every row; it must stay cheap to plan, or the estimate
+# crosses ``jit_above_cost`` and compiling the plan takes longer than running it.
+_EXPLAINED = (
+    select(
+        Person.head_hash,
+        Person.entry_count,
+        *_ENTRY_COLUMNS,
+        case(
+            (
+                Entry.reverses_id.is_not(None),
+                # A superseding credit is a new version of the same record (same source and
+                # external id as the reversal, which copies them from the credit it reverses):
+                # found through the unique index of record versions, not by scanning the
+                # person's entries.
+                select(func.max(_SUCCESSOR.id))
+                .where(
+                    _SUCCESSOR.source_id == Entry.source_id,
+                    _SUCCESSOR.external_id == Entry.external_id,
+                    _SUCCESSOR.supersedes_id == Entry.reverses_id,
+                )
+                .scalar_subquery(),
+            )
+        ),
+    )
+    .select_from(Person)
+    .outerjoin(
+        Entry,
+        and_(
+            Entry.person_id == bindparam("person_id"),
+            Entry.year.between(bindparam("first"), bindparam("last")),
+        ),
+    )
+    .outerjoin(Source, Source.id == Entry.source_id)
+    .where(Person.id == bindparam("person_id"))
+    .order_by(Entry.id)
 )
 _PERSON = select(Person.head_hash, Person.entry_count).where(Person.id == bindparam("person_id"))
 _BALANCES = (
@@ -666,22 +734,44 @@ _BALANCES = (
 
 def _load_entries(session: Session, person_id: str, years: Sequence[int]) -> list[EntryFact]:
     # Core execution on the session's connection: these are plain rows, not ORM objects, and
-    # skipping the ORM's result machinery is a good part of an evaluation's time.
-    rows = session.connection().execute(_ENTRIES, {"person_id": person_id, "years": list(years)})
-    return [EntryFact(*row) for row in rows]
+    # skipping the ORM's result machinery is a good part of an evaluation's time. Hours come as
+    # stored tenths and are turned into Decimal through a small memo (see ``_hours``).
+    rows = (
+        session.connection().execute(_ENTRIES, {"person_id": person_id, "years": list(years)}).all()
+    )
+    return [
+        EntryFact(i, k, s, sk, x, c, _hours(t), d, cc, ct, rv, sp, rs)
+        for i, k, s, sk, x, c, t, d, cc, ct, rv, sp, rs in rows
+    ]
 
 
-def _superseders(session: Session, person_id: str, entries: Sequence[EntryFact]) -> dict[int, int]:
-    """For reversed credits listed, the credits that superseded them (possibly other years)."""
-    listed = {e.id for e in entries}
-    reversed_ids = [e.reverses_id for e in entries if e.reverses_id is not None]
-    # A superseding credit of the same years is already listed; only look further when needed.
-    known = {e.supersedes_id for e in entries if e.supersedes_id in listed}
-    wanted = [i for i in reversed_ids if i not in known]
-    if not wanted:
-        return {}
-    rows = session.connection().execute(_SUPERSEDERS, {"person_id": person_id, "ids": wanted})
-    return {old: new for old, new in rows if old is not None}
+def _read_explained(
+    session: Session, person_id: str, first: int, last: int
+) -> tuple[str | None, int, list[EntryFact], dict[int, int]]:
+    """The person's head and entry count, their entries of years ``first`` to ``last``, and for
+    each reversed credit among them the credit that superseded it (possibly another year's).
+
+    Raises:
+        UnknownPersonError: no such person.
+    """
+    rows = (
+        session.connection()
+        .execute(_EXPLAINED, {"person_id": person_id, "first": first, "last": last})
+        .all()
+    )
+    if not rows:
+        raise UnknownPersonError("no such person")
+    head, count = rows[0][0], rows[0][1]
+    # tuple.__new__ with every field given: what EntryFact(...) does, without its Python-level
+    # constructor (a third of the cost of turning a row into a fact).
+    entries = [
+        _tuple_new(EntryFact, (i, k, s, sk, x, c, _hours(t), d, cc, ct, rv, sp, rs))
+        for _, _, i, k, s, sk, x, c, t, d, cc, ct, rv, sp, rs, _ in rows
+        if i is not None
+    ]
+    # Reversed credit (the reversal's reverses_id) -> the credit that superseded it.
+    superseders = {row[12]: row[15] for row in rows if row[15] is not None}
+    return head, count, entries, superseders
 
 
 def ledger_state(session: Session, person_id: str) -> tuple[str | None, int]:
@@ -729,22 +819,23 @@ def evaluate(
     # that nothing is appended between the evaluation and the record of what it counted.
     context = nullcontext() if session.in_transaction() else read_transaction(session)
     with context:
-        person = session.connection().execute(_PERSON, {"person_id": person_id}).one_or_none()
-        if person is None:
-            raise UnknownPersonError("no such person")
-        head, count = person
         if explain:
-            years = range(min(frame.window) - 1, max(frame.window) + 2)
-            entries = _load_entries(session, person_id, list(years))
+            head, count, entries, superseders = _read_explained(
+                session, person_id, min(frame.window) - 1, max(frame.window) + 1
+            )
             judgement = judge_entries(
                 profile,
                 frame,
                 entries,
                 requested_industry=industry_platform,
-                superseders=_superseders(session, person_id, entries),
+                superseders=superseders,
             )
             basis = "entries"
         else:
+            person = session.connection().execute(_PERSON, {"person_id": person_id}).one_or_none()
+            if person is None:
+                raise UnknownPersonError("no such person")
+            head, count = person
             rows = session.connection().execute(
                 _BALANCES, {"person_id": person_id, "years": list(frame.window)}
             )

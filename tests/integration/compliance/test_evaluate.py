@@ -168,6 +168,24 @@ def test_an_unknown_person_is_an_error(session: Session):
         evaluate(session, "p_nobody", R2, AS_OF)
 
 
+def test_a_person_with_no_entries_near_the_window_gets_an_empty_explanation(session: Session):
+    # R2's window as of 2020 is 2019-2020; entries of 2018-2021 are listed, 2016's are not.
+    source = city_source(session)
+    created = append_records(
+        session, source, [record("old", hours="90", completed_on="2016-05-01")], actor="test"
+    )
+    pid = created[0].person_id
+    assert pid is not None
+    result = evaluate(session, pid, R2, AS_OF)
+    assert (result.entries, result.counted_entry_ids) == ((), ())
+    assert not result.compliant
+    with read_transaction(session):
+        head, count = session.execute(
+            select(Person.head_hash, Person.entry_count).where(Person.id == pid)
+        ).one()
+    assert (result.head_hash, result.entry_count) == (head, count) == (head, 1)
+
+
 def test_evaluation_joins_a_transaction_the_caller_already_holds(session: Session):
     source = city_source(session)
     created = append_records(session, source, r2_records(), actor="test")

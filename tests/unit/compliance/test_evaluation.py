@@ -62,7 +62,7 @@ def test_a_per_year_rule_reports_its_weakest_year_and_the_sum_of_shortfalls():
 def test_a_superseded_credit_is_explained_as_superseded_and_its_correction_counts():
     old = credit("specialised", "60", "2020-02-01")
     undo = reversal(old, "superseded by corrected record")
-    new = dataclasses.replace(credit("specialised", "65", "2020-02-01"), supersedes_id=old.id)
+    new = credit("specialised", "65", "2020-02-01")._replace(supersedes_id=old.id)
     result = evaluate("quzhou-initial-determination", "2020-12-31", old, undo, new)
     assert verdict(result, old) == (False, "superseded", new.id)
     assert verdict(result, new) == (True, None, None)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 from collections import defaultdict
 from decimal import Decimal
@@ -54,14 +53,14 @@ def ledgers(draw: st.DrawFn) -> list[EntryFact]:
 
 
 def _copy(e: EntryFact, new_id: int, source: tuple[str, str]) -> EntryFact:
-    return dataclasses.replace(
-        e, id=new_id, source_id=source[0], source_kind=source[1], external_id=f"c{new_id}"
+    return e._replace(
+        id=new_id, source_id=source[0], source_kind=source[1], external_id=f"c{new_id}"
     )
 
 
 def _reversal(e: EntryFact, new_id: int) -> EntryFact:
-    return dataclasses.replace(
-        e, id=new_id, kind=EntryKind.REVERSAL, hours=-e.hours, reverses_id=e.id, reason="wrong"
+    return e._replace(
+        id=new_id, kind=EntryKind.REVERSAL, hours=-e.hours, reverses_id=e.id, reason="wrong"
     )
 
 
