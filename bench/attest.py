@@ -18,6 +18,7 @@ all rounds, and the spread of the per-round ratios is printed beside them.
 from __future__ import annotations
 
 import argparse
+import json
 import multiprocessing
 import os
 import socket
@@ -82,6 +83,9 @@ def start_server(
         "CEHOURS_DATABASE_URL": url,
         signing.KEK_ENV: kek_text,
         "CEHOURS_ISSUER": ISSUER,
+        # A connection per thread, as docs/configuration.md advises: with the default five,
+        # eight threads open and close connections beyond the pool all through the run.
+        "CEHOURS_ENGINE_OPTIONS": json.dumps({"pool_size": threads}),
     }
     command = [
         sys.executable,
