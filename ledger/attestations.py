@@ -85,7 +85,8 @@ class Attestation(Base):
     profile_digest: Mapped[str] = mapped_column(String(64))
     as_of: Mapped[dt.date] = mapped_column(Date)
     application_ref: Mapped[str | None] = mapped_column(String(MAX_APPLICATION_REF))
-    kid: Mapped[str] = mapped_column(String(64), ForeignKey("signing_keys.kid"), index=True)
+    # No foreign key: a check would lock the one active key's row in every issuance (0007).
+    kid: Mapped[str] = mapped_column(String(64), index=True)
     token: Mapped[str] = mapped_column(Text)
     compliant: Mapped[bool] = mapped_column(Boolean)
     status: Mapped[str] = mapped_column(String(16))
@@ -102,9 +103,8 @@ class AttestationEntry(Base):
     __tablename__ = "attestation_entries"
 
     jti: Mapped[str] = mapped_column(String(40), ForeignKey("attestations.jti"), primary_key=True)
-    entry_id: Mapped[int] = mapped_column(
-        EntryId, ForeignKey("entries.id"), primary_key=True, index=True
-    )
+    # No foreign key (0007): entries are append-only, and a check would lock each counted entry.
+    entry_id: Mapped[int] = mapped_column(EntryId, primary_key=True, index=True)
 
 
 class AttestationEvent(Base):

@@ -58,7 +58,7 @@ class Person(Base):
 
     __tablename__ = "people"
     # Room in each page for the chain head's update in place (migration 0006).
-    __table_args__ = {"postgresql_with": {"fillfactor": 70}}
+    __table_args__ = ({"postgresql_with": {"fillfactor": 70}},)
 
     id: Mapped[PersonId] = mapped_column(primary_key=True)
     id_number: Mapped[str] = mapped_column(String(18), unique=True)
@@ -145,7 +145,7 @@ class Balance(Base):
     """Hours per person, source, year and category: the sum of their entries, kept on append."""
 
     __tablename__ = "balances"
-    __table_args__ = {"postgresql_with": {"fillfactor": 70}}
+    __table_args__ = ({"postgresql_with": {"fillfactor": 70}},)
 
     person_id: Mapped[PersonId] = mapped_column(primary_key=True)
     year: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -26,7 +26,12 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from migrations.append_only import drop_append_only, make_append_only
+from migrations.append_only import (
+    drop_append_only,
+    drop_undeletable,
+    make_append_only,
+    make_undeletable,
+)
 
 revision: str = "0005"
 down_revision: str | None = "0004"
@@ -45,6 +50,7 @@ _DERIVED_FKS = {
         ("fk_balances_source_id_sources", ["source_id"], "sources", ["id"]),
     ),
 }
+_PARENTS = {"people": ("id", "id_number"), "sources": ("id",)}
 _ENTRY_FKS = (
     ("fk_entries_person_id_people", ["person_id"], "people", ["id"]),
     ("fk_entries_source_id_sources", ["source_id"], "sources", ["id"]),
@@ -77,12 +83,14 @@ def upgrade() -> None:
         with op.batch_alter_table(table) as batch:
             for name, *_ in fks:
                 batch.drop_constraint(name, type_="foreignkey")
-    _protect_parents(sqlite)
+    for table, fixed in _PARENTS.items():
+        make_undeletable(table, fixed)
 
 
 def downgrade() -> None:
     sqlite = op.get_bind().dialect.name == "sqlite"
-    _unprotect_parents(sqlite)
+    for table in _PARENTS:
+        drop_undeletable(table)
     for table, fks in _DERIVED_FKS.items():
         with op.batch_alter_table(table) as batch:
             for name, columns, parent, keys in fks:
@@ -101,51 +109,3 @@ def downgrade() -> None:
     if sqlite:
         drop_append_only("entries")
         make_append_only("entries")
-
-
-def _protect_parents(sqlite: bool) -> None:
-    """Rows of people and sources are never deleted and keep their ids."""
-    for table, fixed in (("people", ("id", "id_number")), ("sources", ("id",))):
-        if sqlite:
-            changed = " OR ".join(f"NEW.{c} IS NOT OLD.{c}" for c in fixed)
-            op.execute(
-                f"CREATE TRIGGER {table}_no_delete BEFORE DELETE ON {table} "
-                f"BEGIN SELECT RAISE(ABORT, '{table} rows are never deleted'); END"
-            )
-            op.execute(
-                f"CREATE TRIGGER {table}_fixed_ids BEFORE UPDATE ON {table} WHEN {changed} "
-                f"BEGIN SELECT RAISE(ABORT, '{table} ids never change'); END"
-            )
-            continue
-        changed = " OR ".join(f"NEW.{c} IS DISTINCT FROM OLD.{c}" for c in fixed)
-        op.execute(
-            f"""
-            CREATE FUNCTION {table}_keep_rows() RETURNS trigger LANGUAGE plpgsql AS $$
-            BEGIN
-                RAISE EXCEPTION '{table}: % refused (rows are never deleted, ids never change)',
-                    TG_OP USING ERRCODE = 'insufficient_privilege';
-            END $$
-            """
-        )
-        # The WHEN clause keeps the function off the append path's update of chain heads.
-        triggers = {
-            f"{table}_no_delete": "BEFORE DELETE ON {t} FOR EACH ROW",
-            f"{table}_fixed_ids": f"BEFORE UPDATE ON {{t}} FOR EACH ROW WHEN ({changed})",
-            f"{table}_no_truncate": "BEFORE TRUNCATE ON {t} FOR EACH STATEMENT",
-        }
-        for name, when in triggers.items():
-            op.execute(
-                f"CREATE TRIGGER {name} {when.format(t=table)} EXECUTE FUNCTION {table}_keep_rows()"
-            )
-            op.execute(f"ALTER TABLE {table} ENABLE ALWAYS TRIGGER {name}")
-
-
-def _unprotect_parents(sqlite: bool) -> None:
-    for table in ("people", "sources"):
-        if sqlite:
-            op.execute(f"DROP TRIGGER IF EXISTS {table}_no_delete")
-            op.execute(f"DROP TRIGGER IF EXISTS {table}_fixed_ids")
-            continue
-        for name in ("no_delete", "fixed_ids", "no_truncate"):
-            op.execute(f"DROP TRIGGER IF EXISTS {table}_{name} ON {table}")
-        op.execute(f"DROP FUNCTION IF EXISTS {table}_keep_rows()")

@@ -169,3 +169,16 @@ def test_a_rotation_here_is_seen_at_once_and_one_elsewhere_within_the_ttl(
     later = signing._clock() + signing.ACTIVE_KEY_TTL + 1
     monkeypatch.setattr(signing, "_clock", lambda: later)
     assert active() == third.kid
+
+
+def test_signing_keys_are_never_deleted(session: Session, kek: bytes, engine: sa.Engine) -> None:
+    """Attestations name their key without a foreign key (migration 0007); the key stays."""
+    key = signing.create_key(session, kek, actor="ops")
+    with (
+        engine.connect() as conn,
+        pytest.raises(sa.exc.DatabaseError, match="never deleted|DELETE"),
+    ):
+        conn.exec_driver_sql("DELETE FROM signing_keys")
+    with engine.connect() as conn, pytest.raises(sa.exc.DatabaseError, match="never change|UPDATE"):
+        conn.exec_driver_sql("UPDATE signing_keys SET kid = 'other'")
+    assert [k.kid for k in signing.list_keys(session)] == [key.kid]
