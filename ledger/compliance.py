@@ -697,8 +697,8 @@ _EXPLAINED = (
                 Entry.reverses_id.is_not(None),
                 # A superseding credit is a new version of the same record (same source and
                 # external id as the reversal, which copies them from the credit it reverses):
-                # found through the unique index of record versions, not by scanning the
-                # person's entries.
+                # found through the partial index of superseding credits (migration 0008), not
+                # by scanning the person's entries.
                 select(func.max(_SUCCESSOR.id))
                 .where(
                     _SUCCESSOR.source_id == Entry.source_id,

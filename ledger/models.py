@@ -98,6 +98,13 @@ class Entry(Base):
             sqlite_where=text("reverses_id IS NOT NULL"),
             postgresql_where=text("reverses_id IS NOT NULL"),
         ),
+        # Superseding credits only (migration 0008): evaluations look them up by what they replace.
+        Index(
+            "ix_entries_supersedes_id",
+            "supersedes_id",
+            sqlite_where=text("supersedes_id IS NOT NULL"),
+            postgresql_where=text("supersedes_id IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(EntryId, primary_key=True, autoincrement=True)

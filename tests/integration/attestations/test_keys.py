@@ -176,9 +176,12 @@ def test_signing_keys_are_never_deleted(session: Session, kek: bytes, engine: sa
     key = signing.create_key(session, kek, actor="ops")
     with (
         engine.connect() as conn,
-        pytest.raises(sa.exc.DatabaseError, match="never deleted|DELETE"),
+        pytest.raises(sa.exc.DatabaseError, match=r"never deleted|DELETE"),
     ):
         conn.exec_driver_sql("DELETE FROM signing_keys")
-    with engine.connect() as conn, pytest.raises(sa.exc.DatabaseError, match="never change|UPDATE"):
+    with (
+        engine.connect() as conn,
+        pytest.raises(sa.exc.DatabaseError, match=r"never change|UPDATE"),
+    ):
         conn.exec_driver_sql("UPDATE signing_keys SET kid = 'other'")
     assert [k.kid for k in signing.list_keys(session)] == [key.kid]
