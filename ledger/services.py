@@ -197,11 +197,14 @@ def _allocate_entry_ids(session: Session, n: int) -> list[int]:
     """Reserve ``n`` entry ids, so that entries go in without RETURNING (which would force
     row-at-a-time or statement-building paths that cost more than the insert)."""
     if dialect_of(session) == "postgresql":
+        # The sequence is looked up once per statement, not once per id (MATERIALIZED keeps
+        # the planner from folding the lookup into every row).
         return list(
             session.scalars(
                 text(
-                    "SELECT nextval(pg_get_serial_sequence('entries', 'id')) "
-                    "FROM generate_series(1, :n)"
+                    "WITH s AS MATERIALIZED"
+                    " (SELECT pg_get_serial_sequence('entries', 'id')::regclass AS name)"
+                    " SELECT nextval(s.name) FROM s, generate_series(1, :n)"
                 ),
                 {"n": n},
             )
