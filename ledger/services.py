@@ -350,14 +350,38 @@ def _append(
     ]
     now = _now()
 
-    # People: find or create, then lock their chain heads.
+    # Records already held (locked first, as a reversal locks them: one order, no deadlock), and
+    # the credits that a supersede would reverse.
+    ext_ids = sorted({rec.external_id for _, rec in valid})
+    rows = rows_by_keys(
+        session,
+        _RECORDS,
+        _Held._fields,
+        "external_id",
+        ext_ids,
+        where=("source_id", source_id),
+        lock=True,
+    )
+    held = {row[0]: _Held(*row) for row in rows}
+
+    # People: find and lock their chain heads in one statement, or create them.
     names: dict[str, str] = {}
     for _, rec in valid:
         names.setdefault(rec.id_number, rec.name)
     person_of: dict[str, str] = {}
+    chains: dict[str, _Chain] = {}
     if names:
-        found = rows_by_keys(session, _PEOPLE, ("id_number", "id"), "id_number", list(names))
-        person_of = {number: pid for number, pid in found}
+        found = rows_by_keys(
+            session,
+            _PEOPLE,
+            ("id_number", "id", "head_hash", "entry_count"),
+            "id_number",
+            sorted(names),
+            lock=True,
+        )
+        for number, pid, head, count in found:
+            person_of[number] = pid
+            chains[pid] = _Chain(pid, head, count)
         # Sorted, so that concurrent writers claim new people in one order and never deadlock.
         missing = sorted(n for n in names if n not in person_of)
         if missing:
@@ -373,24 +397,11 @@ def _append(
                 for n, pid in zip(missing, new_person_ids(len(missing)), strict=True)
             ]
             _insert_people(session, new_rows, now)
-            person_of.update({r["id_number"]: r["id"] for r in new_rows})
-
-    # Records already held, and the credits that a supersede would reverse.
-    ext_ids = sorted({rec.external_id for _, rec in valid})
-    rows = rows_by_keys(
-        session,
-        _RECORDS,
-        _Held._fields,
-        "external_id",
-        ext_ids,
-        where=("source_id", source_id),
-        lock=True,
-    )
-    held = {row[0]: _Held(*row) for row in rows}
-    chains = _lock_people(
-        session,
-        [person_of[rec.id_number] for _, rec in valid] + [r.person_id for r in held.values()],
-    )
+            for row in new_rows:
+                person_of[row["id_number"]] = row["id"]
+                chains[row["id"]] = _Chain(row["id"], None, 0)
+    # A held record whose credit belongs to someone not in this batch (a corrected ID number).
+    chains.update(_lock_people(session, {r.person_id for r in held.values()} - chains.keys()))
     pending = _Pending(now)
     seen: dict[str, str] = {}
     # (result index, pending row index of the new credit, record row to write, old entry id)
