@@ -119,7 +119,7 @@ def raw_rows(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return rows
 
 
-def _plain_entries_table() -> sa.Table:
+def plain_entries_table() -> sa.Table:
     """A table with the entries' columns and types, but no keys, indexes or triggers."""
     columns = [sa.Column(c.name, c.type) for c in Entry.__table__.columns]
     return sa.Table("raw_entries", sa.MetaData(), *columns)
@@ -134,13 +134,13 @@ def ledger_rows(url: str) -> list[dict[str, Any]]:
     return rows
 
 
-def raw_entry_insert_rate(url: str, rows: list[dict[str, Any]], batch: int = 500) -> float:
-    """Rows per second inserting the ledger's own entry rows into a plain table of the same
-    columns and types (no constraints, no indexes, no triggers) with executemany, one
-    transaction per batch: the same rows and commit pattern as the ledger path, without the
-    ledger."""
+def timed_insert_rate(
+    url: str, table: sa.Table, rows: list[dict[str, Any]], batch: int = 500
+) -> float:
+    """Rows per second inserting ``rows`` into a fresh ``table`` with executemany, one
+    transaction per batch (the same commit pattern as the ledger path); the table is dropped
+    afterwards."""
     engine = make_engine(url)
-    table = _plain_entries_table()
     table.drop(engine, checkfirst=True)
     table.create(engine)
     started = time.perf_counter()
@@ -153,17 +153,13 @@ def raw_entry_insert_rate(url: str, rows: list[dict[str, Any]], batch: int = 500
     return len(rows) / elapsed
 
 
+def raw_entry_insert_rate(url: str, rows: list[dict[str, Any]], batch: int = 500) -> float:
+    """Rows per second inserting the ledger's own entry rows into a plain table of the same
+    columns and types (no constraints, no indexes, no triggers): the same rows and commit
+    pattern as the ledger path, without the ledger."""
+    return timed_insert_rate(url, plain_entries_table(), rows, batch)
+
+
 def raw_insert_rate(url: str, rows: list[dict[str, Any]], batch: int = 500) -> float:
-    """Rows per second inserting ``rows`` into a plain table with executemany, one
-    transaction per batch (the same commit pattern as the ledger path)."""
-    engine = make_engine(url)
-    RAW.drop(engine, checkfirst=True)
-    RAW.create(engine)
-    started = time.perf_counter()
-    for i in range(0, len(rows), batch):
-        with engine.begin() as conn:
-            conn.execute(RAW.insert(), rows[i : i + batch])
-    elapsed = time.perf_counter() - started
-    RAW.drop(engine)
-    engine.dispose()
-    return len(rows) / elapsed
+    """Rows per second inserting ``rows`` (see :func:`raw_rows`) into a plain table."""
+    return timed_insert_rate(url, RAW, rows, batch)

@@ -26,7 +26,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import sqlalchemy as sa
 
-from bench._common import fresh_database
+from bench._common import fresh_database, plain_entries_table
 from importers.runner import sync_source
 from ledger.db import make_engine, make_session_factory
 from ledger.models import Entry
@@ -154,10 +154,7 @@ def raw_entry_rate(url: str, count: int) -> float:
     the same columns (no constraints, indexes or triggers): the same rows and commit pattern
     as the sync, without the ledger. Read back a page at a time, so memory stays flat."""
     engine = make_engine(url)
-    # The entries table's columns and types, without its keys, constraints, indexes, triggers.
-    table = sa.Table(
-        "raw_entries", sa.MetaData(), *(sa.Column(c.name, c.type) for c in Entry.__table__.columns)
-    )
+    table = plain_entries_table()
     table.create(engine)
     entries = Entry.__table__
     elapsed, after, done = 0.0, 0, 0
