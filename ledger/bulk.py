@@ -7,6 +7,11 @@ values as one array per column. Values arrive already converted to what the data
 (hours as integer tenths, SQLite dates and timestamps as the text SQLAlchemy writes), because
 per-row parameter processing was the largest single cost of an append; reads still go through
 the typed columns, and the ledger tests read back every field written here.
+
+The arrays travel in PostgreSQL's binary format (``%b``): in the text format psycopg quotes
+every element, testing each against a regular expression, and that had become the largest cost
+of an append (measured on 30,000 records: 3,800 records/s with text arrays, 5,500 with binary;
+PostgreSQL's own CPU also fell, from 92 to 79 microseconds a record).
 """
 
 from __future__ import annotations
@@ -47,7 +52,7 @@ def _insert_sql(table: Table, columns: tuple[str, ...], dialect: str, suffix: st
     if dialect == "sqlite":
         marks = ", ".join("?" for _ in columns)
         return f"INSERT INTO {table.name} ({names}) VALUES ({marks}){suffix}"  # noqa: S608
-    arrays = ", ".join(f"%s::{table.c[name].type.compile(dialect=_PG)}[]" for name in columns)
+    arrays = ", ".join(f"%b::{table.c[name].type.compile(dialect=_PG)}[]" for name in columns)
     return f"INSERT INTO {table.name} ({names}) SELECT * FROM unnest({arrays}){suffix}"  # noqa: S608
 
 
@@ -80,7 +85,7 @@ def _update_sql(table: Table, key: str, columns: tuple[str, ...], dialect: str) 
         sets = ", ".join(f"{name} = ?" for name in columns)
         return f"UPDATE {table.name} SET {sets} WHERE {key} = ?"  # noqa: S608
     names = (key, *columns)
-    arrays = ", ".join(f"%s::{table.c[name].type.compile(dialect=_PG)}[]" for name in names)
+    arrays = ", ".join(f"%b::{table.c[name].type.compile(dialect=_PG)}[]" for name in names)
     sets = ", ".join(f"{name} = u.{name}" for name in columns)
     return (
         f"UPDATE {table.name} SET {sets} FROM unnest({arrays}) AS u({', '.join(names)}) "  # noqa: S608
@@ -153,7 +158,7 @@ def _lookup_sql(
     key_type = table.c[key].type.compile(dialect=_PG)
     cond = f" AND t.{fixed} = %s" if fixed else ""
     return (
-        f"SELECT {', '.join(f'x.{c}' for c in columns)} FROM unnest(%s::{key_type}[]) AS k(key) "  # noqa: S608
+        f"SELECT {', '.join(f'x.{c}' for c in columns)} FROM unnest(%b::{key_type}[]) AS k(key) "  # noqa: S608
         f"CROSS JOIN LATERAL (SELECT {names} FROM {table.name} AS t WHERE t.{key} = k.key{cond}"
         f"{' FOR UPDATE' if lock else ''}) AS x"
     )
