@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from ledger import attestations, signing
 from ledger.attestations import AttestationState, issue_attestation
+from ledger.db import make_engine, make_session_factory
 from ledger.errors import (
     AttestationStatusError,
     SigningKeyError,
@@ -98,6 +99,34 @@ def test_issuance_is_recorded_and_fetchable(session: Session, active_key: signin
     status = attestations.attestation_status(session, issued.jti).to_dict()
     assert set(status) == {"jti", "status", "reason", "changed_at"}
     assert status["status"] == "valid"
+
+
+@pytest.mark.postgres
+def test_tokens_are_stored_in_their_row_on_postgresql(pg_db_url: str, kek: bytes) -> None:
+    """Migration 0009: a token of a few kB is neither compressed nor moved to TOAST."""
+    engine = make_engine(pg_db_url)
+    try:
+        with make_session_factory(engine)() as session:
+            signing.create_key(session, kek, actor="ops@test")
+            # 200 counted entries: their ids make the token about 3 kB, as in the benchmark.
+            issued = issue(session, person_with_hours(session, ("0.5",) * 200))
+            conn = session.connection()
+            stored = conn.execute(
+                sa.text("SELECT pg_column_size(token) FROM attestations WHERE jti = :j"),
+                {"j": issued.jti},
+            ).scalar()
+            toast = conn.execute(
+                sa.text(
+                    "SELECT reltoastrelid::regclass::text FROM pg_class"
+                    " WHERE relname = 'attestations'"
+                )
+            ).scalar()
+            chunks = conn.execute(sa.text(f"SELECT count(*) FROM {toast}")).scalar()
+    finally:
+        engine.dispose()
+    assert len(issued.token) > 2100  # above the default threshold that moved tokens out of line
+    assert stored == len(issued.token) + 4  # the text and its length word: not compressed
+    assert chunks == 0
 
 
 def test_reversing_a_counted_entry_makes_it_stale_at_once(
