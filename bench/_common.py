@@ -5,11 +5,17 @@ from __future__ import annotations
 import atexit
 import datetime as dt
 import os
+import signal
+import socket
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
+import requests
 import sqlalchemy as sa
 
 from ledger.db import make_engine
@@ -52,6 +58,56 @@ def _drop_database(name: str) -> None:
     with admin.connect() as conn:
         conn.execute(sa.text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
     admin.dispose()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_server(
+    env: dict[str, str], *, workers: int, threads: int, log: Path | None = None
+) -> tuple[subprocess.Popen[bytes], str]:
+    """``cehours serve`` (gunicorn, as operators run it) on a free loopback port, in its own
+    process group; returns the process (the gunicorn master: its workers are its children) and
+    the base URL once ``/readyz`` answers. ``env`` is added to this process's environment (the
+    database URL and whatever else the run needs); the server's output goes to ``log``."""
+    port = free_port()
+    command = [
+        str(Path(sys.executable).with_name("cehours")), "serve", "--bind", f"127.0.0.1:{port}",
+        "--workers", str(workers), "--threads", str(threads),
+    ]  # fmt: skip
+    with open(log or os.devnull, "w") as out:
+        process = subprocess.Popen(
+            command,
+            env={**os.environ, **env},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120  # a busy machine can take a while to import and fork
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            if requests.get(f"{base}/readyz", timeout=5).status_code == 200:
+                return process, base
+        except requests.RequestException:
+            time.sleep(0.2)
+    stop_server(process)
+    raise SystemExit(f"cehours serve did not come up{f': see {log}' if log else ''}")
+
+
+def stop_server(process: subprocess.Popen[bytes]) -> None:
+    """Stop a server from :func:`start_server`, with every worker of its process group."""
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+    except ProcessLookupError:
+        process.wait()
 
 
 def postgres_available() -> bool:

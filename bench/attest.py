@@ -3,7 +3,7 @@
     .venv/bin/python bench/attest.py [--count 10000] [--people 1000] [--backend postgresql]
                                      [--workers 2] [--threads 8] [--clients 8] [--rounds 5]
 
-Starts gunicorn on 127.0.0.1 serving ``create_app()`` on a fresh migrated database with an
+Starts ``cehours serve`` (gunicorn) on 127.0.0.1 on a fresh migrated database with an
 active Ed25519 key and a filing client, then, in the same run and with the same client pool:
 ``GET /healthz`` ``count`` times (the baseline), ``POST /v1/attestations`` ``count`` times
 (spread over ``people`` people with hours), and verifies every token offline against the JWKS
@@ -20,9 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing
-import os
-import socket
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -32,7 +29,13 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._common import fresh_database, generate_records, postgres_available
+from bench._common import (
+    fresh_database,
+    generate_records,
+    postgres_available,
+    start_server,
+    stop_server,
+)
 from ledger import signing
 from ledger.credentials import create_client
 from ledger.db import make_engine, make_session_factory
@@ -44,12 +47,6 @@ from ledger.verifier import verify_token
 ISSUER = "https://cehours.bench/"
 PROFILE = "quzhou-2020-intermediate"
 AS_OF = "2021-12-31"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def id_number_of(person: int) -> str:
@@ -75,11 +72,8 @@ def seed(url: str, people: int) -> tuple[str, str]:
     return kek_text, key
 
 
-def start_server(
-    url: str, kek_text: str, port: int, workers: int, threads: int
-) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
+def server_env(url: str, kek_text: str, threads: int) -> dict[str, str]:
+    return {
         "CEHOURS_DATABASE_URL": url,
         signing.KEK_ENV: kek_text,
         "CEHOURS_ISSUER": ISSUER,
@@ -87,34 +81,6 @@ def start_server(
         # eight threads open and close connections beyond the pool all through the run.
         "CEHOURS_ENGINE_OPTIONS": json.dumps({"pool_size": threads}),
     }
-    command = [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "api.app:create_app()",
-        "--bind",
-        f"127.0.0.1:{port}",
-        "--workers",
-        str(workers),
-        "--worker-class",
-        "gthread",
-        "--threads",
-        str(threads),
-        "--log-level",
-        "warning",
-    ]
-    server = subprocess.Popen(
-        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1).ok:
-                return server
-        except requests.RequestException:
-            time.sleep(0.2)
-    server.kill()
-    raise SystemExit("gunicorn did not come up")
 
 
 def _healthz(job: tuple[str, int]) -> int:
@@ -154,9 +120,9 @@ def run(
 ) -> None:
     url = fresh_database(backend, "bench_attest")
     kek_text, key = seed(url, people)
-    port = free_port()
-    server = start_server(url, kek_text, port, workers, threads)
-    base = f"http://127.0.0.1:{port}"
+    server, base = start_server(
+        server_env(url, kek_text, threads), workers=workers, threads=threads
+    )
     per = count // (clients * rounds)  # requests per client per round
     trivial_s = issue_s = 0.0
     ratios = []
@@ -181,8 +147,7 @@ def run(
                 tokens.extend(t for chunk in issued for t in chunk)
         jwks = requests.get(f"{base}/.well-known/jwks.json", timeout=10).json()
     finally:
-        server.terminate()
-        server.wait(20)
+        stop_server(server)
     started = time.perf_counter()
     failures = 0
     for person, token in tokens:
@@ -193,7 +158,10 @@ def run(
     trivial_rate = n / trivial_s
     issue_rate = n / issue_s
     print(f"backend={backend} attestations={n} people={people} profile={PROFILE}")
-    print(f"server: gunicorn {workers} workers x {threads} threads; clients: {clients} processes")
+    print(
+        f"server: cehours serve, {workers} workers x {threads} threads;"
+        f" clients: {clients} processes"
+    )
     print(f"trivial  GET /healthz         {trivial_rate:9.0f} req/s")
     print(f"issuance POST /v1/attestations {issue_rate:9.0f} req/s")
     print(f"verification (offline, 1 core) {n / verify_s:9.0f} tokens/s  failures={failures}")

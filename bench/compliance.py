@@ -10,11 +10,11 @@ entries (2016-2025, a tenth of them re-registered on the provincial platform and
 reversed), then other people's entries up to ``--entries`` in total. At 10k, 100k and the full
 size it times ``evaluate`` for that person in-process (p50/p99; with the entry explanation and
 totals-only from balances) against a raw baseline in the same run: one plain SQL fetch of the
-same person's entry rows. At the full size it starts gunicorn on 127.0.0.1 and compares the rate
-of ``POST /v1/compliance`` with ``GET /healthz`` of the same server and client pool (target:
-at least 50%), and reports HTTP latency p50/p99 and the server's CPU time per request (steadier
-than the rates on a machine shared with other work), once with the answer cache off (every
-request evaluates) and once on (the benchmark asks about one person whose ledger does not
+same person's entry rows. At the full size it starts ``cehours serve`` on 127.0.0.1 and compares
+the rate of ``POST /v1/compliance`` with ``GET /healthz`` of the same server and client pool
+(target: at least 50%), and reports HTTP latency p50/p99 and the server's CPU time per request
+(steadier than the rates on a machine shared with other work), once with the answer cache off
+(every request evaluates) and once on (the benchmark asks about one person whose ledger does not
 change, so every request after the first is a cache hit). Targets: in-process p99 under 5 ms,
 flat as the ledger grows.
 """
@@ -26,7 +26,6 @@ import datetime as dt
 import multiprocessing
 import os
 import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -38,7 +37,7 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._common import fresh_database
+from bench._common import fresh_database, start_server, stop_server
 from ledger.compliance import evaluate
 from ledger.credentials import create_client
 from ledger.db import make_engine, make_session_factory
@@ -160,40 +159,9 @@ def measure_in_process(url: str, person_id: str, n: int) -> list[str]:
     return lines
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def start_server(
-    url: str, port: int, workers: int, threads: int, cache: bool
-) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "CEHOURS_DATABASE_URL": url}
-    env["CEHOURS_COMPLIANCE_CACHE_SIZE"] = "256" if cache else "0"
-    command = [
-        sys.executable, "-m", "gunicorn", "api.app:create_app()",
-        "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
-        "--worker-class", "gthread", "--threads", str(threads), "--log-level", "warning",
-    ]  # fmt: skip
-    server = subprocess.Popen(
-        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    deadline = time.monotonic() + 120  # a busy machine can take a while to import and fork
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1).ok:
-                return server
-        except requests.RequestException:
-            time.sleep(0.2)
-    server.kill()
-    raise SystemExit("gunicorn did not come up")
-
-
 def _server_cpu(pid: int) -> float:
-    """CPU seconds used so far by the server's processes (the gunicorn master and its workers),
+    """CPU seconds used so far by the server's processes (``cehours serve``, the gunicorn master,
+    and its workers),
     from /proc; 0.0 where there is no /proc. On a busy shared machine the request rates swing
     with everything else running; the server's CPU per request does much less."""
     tick = os.sysconf("SC_CLK_TCK")
@@ -251,9 +219,8 @@ def measure_http(
     clients: int,
     cache: bool,
 ) -> list[str]:
-    port = _free_port()
-    server = start_server(url, port, workers, threads, cache)
-    base = f"http://127.0.0.1:{port}"
+    env = {"CEHOURS_DATABASE_URL": url, "CEHOURS_COMPLIANCE_CACHE_SIZE": "256" if cache else "0"}
+    server, base = start_server(env, workers=workers, threads=threads)
     per = max(1, count // clients)
     try:
         with multiprocessing.get_context("fork").Pool(clients) as pool:
@@ -272,13 +239,12 @@ def measure_http(
             totals_rate = per * clients / (time.perf_counter() - started)
         sequential = _compliance((base, key, person_id, min(500, count), True))
     finally:
-        server.terminate()
-        server.wait(20)
+        stop_server(server)
     loaded = [s for chunk in chunks for s in chunk]
     ratio = compliance_rate / trivial_rate
     mode = "on (repeat checks of one ledger state)" if cache else "off (every request evaluates)"
     return [
-        f"  answer cache {mode}: gunicorn {workers} workers x {threads} threads;"
+        f"  answer cache {mode}: cehours serve, {workers} workers x {threads} threads;"
         f" {clients} client processes",
         f"  GET /healthz (trivial)       {trivial_rate:8.0f} req/s"
         f"   server CPU {trivial_cpu:5.2f} ms a request",

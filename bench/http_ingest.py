@@ -17,9 +17,6 @@ import contextlib
 import json
 import os
 import queue
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
@@ -36,6 +33,8 @@ from bench._common import (
     ledger_rows,
     postgres_available,
     raw_entry_insert_rate,
+    start_server,
+    stop_server,
 )
 from ledger.credentials import create_client
 from ledger.db import make_engine, make_session_factory
@@ -43,55 +42,6 @@ from ledger.services import append_records
 from ledger.sources import add_source
 
 BATCH = 500
-BIN = Path(sys.executable).parent
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _start_server(url: str, workers: int, log: Path) -> tuple[subprocess.Popen[bytes], str]:
-    port = _free_port()
-    env = {**os.environ, "CEHOURS_DATABASE_URL": url}
-    with log.open("w") as out:
-        process = subprocess.Popen(
-            [
-                str(BIN / "cehours"),
-                "serve",
-                "--bind",
-                f"127.0.0.1:{port}",
-                "--workers",
-                str(workers),
-            ],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(f"{base}/readyz", timeout=5).status_code == 200:
-                return process, base
-        except requests.RequestException:
-            pass
-        if process.poll() is not None:
-            break
-        time.sleep(0.1)
-    _stop(process)
-    raise SystemExit(f"server did not become ready; see {log}")
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
 
 
 def _post_all(base: str, key: str, bodies: list[bytes], clients: int) -> tuple[float, int]:
@@ -193,12 +143,12 @@ def run(kind: str, records: int, people: int, workers: int, clients: int, direct
     ]
 
     log = Path(tempfile.mkdtemp(prefix="cehours-bench-")) / "server.log"
-    process, base = _start_server(url, workers, log)
+    process, base = start_server({"CEHOURS_DATABASE_URL": url}, workers=workers, threads=4, log=log)
     try:
         with Autoanalyze(url) if kind == "postgresql" else contextlib.nullcontext():
             elapsed, created = _post_all(base, key, bodies, clients)
     finally:
-        _stop(process)
+        stop_server(process)
     if created != len(data):
         raise SystemExit(f"[{kind}] only {created} of {len(data)} records were created")
     ours = len(data) / elapsed
