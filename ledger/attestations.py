@@ -19,7 +19,7 @@ import secrets
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 import orjson
 from sqlalchemy import (
@@ -40,7 +40,13 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from ledger import signing
 from ledger.canonical import canonical_bytes
-from ledger.db import UTCDateTime, read_transaction, run_with_retries, write_transaction
+from ledger.db import (
+    UTCDateTime,
+    driver_rows,
+    read_transaction,
+    run_with_retries,
+    write_transaction,
+)
 from ledger.errors import (
     AttestationStatusError,
     UnknownAttestationError,
@@ -345,6 +351,12 @@ def _evaluate(
     )
 
 
+class _Person(NamedTuple):
+    id: str
+    name: str
+    id_number: str
+
+
 # Built once: constructing a statement costs more than running it on a warm connection.
 _PERSON_COLUMNS = select(Person.id, Person.name, Person.id_number)
 _LOCK_BY_ID = _PERSON_COLUMNS.where(Person.id == bindparam("person_id")).with_for_update()
@@ -394,9 +406,10 @@ def issue_attestation(
 
     def transaction() -> Issued:
         with write_transaction(session):
-            person = session.connection().execute(lock, who).first()
-            if person is None:
+            found = driver_rows(session, lock, who)
+            if not found:
                 raise UnknownPersonError("no such person")
+            person = _Person(*found[0])
             evaluated = run(session, person.id, profile_id, as_of)
             key = signing.active_signing_key(session, kek)
             now = dt.datetime.now(dt.UTC).replace(microsecond=0)
@@ -465,7 +478,7 @@ def _store_issued(session: Session, row: dict[str, Any], entry_ids: list[int]) -
     """
     conn = session.connection()
     if conn.dialect.name == "postgresql":
-        conn.execute(_PG_STORE, {**row, "entry_ids": entry_ids})
+        driver_rows(session, _PG_STORE, {**row, "entry_ids": entry_ids})
         return
     conn.execute(ATTESTATIONS.insert(), row)
     if entry_ids:

@@ -20,7 +20,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import BigInteger, and_, bindparam, case, func, select, type_coerce
 from sqlalchemy.orm import Session, aliased
 
-from ledger.db import read_transaction
+from ledger.db import driver_rows, read_transaction
 from ledger.entries import EntryKind
 from ledger.errors import UnknownPersonError, ValidationError
 from ledger.models import Balance, Entry, Person, Source
@@ -754,11 +754,7 @@ def _read_explained(
     Raises:
         UnknownPersonError: no such person.
     """
-    rows = (
-        session.connection()
-        .execute(_EXPLAINED, {"person_id": person_id, "first": first, "last": last})
-        .all()
-    )
+    rows = driver_rows(session, _EXPLAINED, {"person_id": person_id, "first": first, "last": last})
     if not rows:
         raise UnknownPersonError("no such person")
     head, count = rows[0][0], rows[0][1]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -14,6 +14,7 @@ from sqlalchemy import BigInteger, DateTime, Engine, create_engine, event
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.sql import Executable
 from sqlalchemy.types import TypeDecorator
 
 DEFAULT_DATABASE_URL = "sqlite:///var/cehours.sqlite3"
@@ -148,6 +149,58 @@ def read_transaction(session: Session) -> Iterator[Session]:
     """Run one use case's read-only transaction."""
     with session.begin():
         yield session
+
+
+_DRIVER_SQL: dict[tuple[int, str], tuple[Executable, str, dict[str, Any]]] = {}
+
+
+def _driver_sql(statement: Executable, dialect: Dialect) -> tuple[str, dict[str, Any]]:
+    """The statement's SQL in the driver's parameter style, and the values it binds itself."""
+    key = (id(statement), dialect.name)
+    known = _DRIVER_SQL.get(key)
+    if known is None or known[0] is not statement:
+        compiled = statement.compile(dialect=dialect)  # type: ignore[attr-defined]
+        sql = str(compiled)
+        if "POSTCOMPILE" in sql:
+            raise ValueError("driver_rows takes no expanding (IN-list) parameters")
+        # The statement is kept, so that its id cannot be reused by another while cached.
+        known = _DRIVER_SQL[key] = (statement, sql, dict(compiled.params))
+    return known[1], known[2]
+
+
+def driver_rows(
+    session: Session, statement: Executable, params: Mapping[str, Any]
+) -> Sequence[tuple[Any, ...]]:
+    """Run a prebuilt statement in the session's transaction; its rows as plain tuples.
+
+    On PostgreSQL the statement, compiled once, goes straight to psycopg's cursor on the
+    session's connection. For the few statements of a request that read or write one person,
+    SQLAlchemy's execution and result layers cost more than the database does: an attestation's
+    three statements took about 0.5 ms less CPU this way (measured in-process). So it is only
+    for statements whose parameters and columns need no conversion by SQLAlchemy's types:
+    strings, integers, booleans, dates and aware timestamps, which psycopg converts itself.
+    Driver errors are raised as SQLAlchemy's, as on SQLAlchemy's own path (parameters hidden:
+    they may hold an ID number), and a dead connection is invalidated. Elsewhere (SQLite) the
+    statement runs through SQLAlchemy.
+    """
+    conn = session.connection()
+    sql, own = _driver_sql(statement, conn.dialect)
+    if conn.dialect.name != "postgresql":
+        return conn.execute(statement, params).all()
+    dbapi_connection = conn.connection.dbapi_connection
+    assert dbapi_connection is not None
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute(sql, {**own, **params} if own else params)
+        return cursor.fetchall() if cursor.description is not None else []
+    except conn.dialect.loaded_dbapi.Error as exc:
+        if conn.dialect.is_disconnect(exc, dbapi_connection, cursor):
+            conn.invalidate(exc)
+        raise DBAPIError.instance(
+            sql, None, exc, conn.dialect.loaded_dbapi.Error, hide_parameters=True
+        ) from exc
+    finally:
+        cursor.close()
 
 
 def is_retryable(exc: BaseException) -> bool:

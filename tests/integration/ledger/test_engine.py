@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from ledger.db import make_engine
+import pytest
+from sqlalchemy import bindparam, insert, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from ledger.db import driver_rows, make_engine, read_transaction, write_transaction
+from ledger.models import Entry, Source
+from ledger.services import append_records
+from tests.factories import city_source, record
 
 
 def test_postgresql_connections_do_not_jit_compile(pg_db_url: str) -> None:
@@ -23,3 +31,30 @@ def test_given_connect_args_replace_the_default(pg_db_url: str) -> None:
             assert conn.exec_driver_sql("SHOW jit").scalar_one() == "on"
     finally:
         engine.dispose()
+
+
+def test_driver_rows_equal_sqlalchemys_and_errors_stay_sqlalchemys(session: Session) -> None:
+    """``driver_rows`` (psycopg's cursor on PostgreSQL, SQLAlchemy on SQLite) returns the rows
+    SQLAlchemy would, binds the values a statement carries itself, and raises SQLAlchemy's
+    errors (on PostgreSQL without the parameters)."""
+    source = city_source(session)
+    append_records(session, source, [record("r-1"), record("r-2", hours="2.5")], actor="t")
+    columns = select(Entry.id, Entry.external_id, Entry.completed_on, Entry.recorded_at)
+    by_person = columns.where(Entry.person_id == bindparam("p")).order_by(Entry.id)
+    with read_transaction(session):
+        person_id = session.scalars(select(Entry.person_id)).first()
+        ours = driver_rows(session, by_person, {"p": person_id})
+        theirs = session.connection().execute(by_person, {"p": person_id}).all()
+    assert [tuple(r) for r in ours] == [tuple(r) for r in theirs]
+    assert len(ours) == 2
+
+    duplicate = insert(Source.__table__).values(
+        id=bindparam("id"), kind="city", region_code="330800", display_name="x"
+    )
+    with pytest.raises(IntegrityError) as raised, write_transaction(session):
+        driver_rows(session, duplicate, {"id": source})
+    if session.get_bind().dialect.name == "postgresql":
+        assert "[parameters:" not in str(raised.value)  # hidden: they may hold an ID number
+
+    with pytest.raises(ValueError, match="expanding"), read_transaction(session):
+        driver_rows(session, columns.where(Entry.id.in_(bindparam("ids", expanding=True))), {})
