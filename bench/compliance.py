@@ -43,6 +43,7 @@ from ledger.credentials import create_client
 from ledger.db import make_engine, make_session_factory
 from ledger.people import make_id_number
 from ledger.profiles import get_profile
+from ledger.schema import upgrade_database
 from ledger.services import append_records, find_person_id, reverse_record
 from ledger.sources import add_source
 
@@ -327,7 +328,9 @@ def report_http(args: argparse.Namespace, url: str, key: str, person_id: str, si
 
 
 def measure_existing(args: argparse.Namespace) -> None:
-    """Measure again on a ledger an earlier run built (``--database URL``)."""
+    """Measure again on a ledger an earlier run built (``--database URL``), first migrated to
+    this checkout's head, as an operator would before serving it (``/readyz`` waits for that)."""
+    upgrade_database(args.database)
     engine = make_engine(args.database)
     with make_session_factory(engine)() as session:
         person_id = find_person_id(session, TARGET_ID)
