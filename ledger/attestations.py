@@ -406,6 +406,10 @@ def issue_attestation(
 
     def transaction() -> Issued:
         with write_transaction(session):
+            # The lock is a statement of its own, before the evaluation's read. Under READ
+            # COMMITTED a statement reads the snapshot it started with: a read that also took
+            # the lock would, after waiting for a concurrent reversal, see the person's new
+            # head but not the reversal's entries (test_concurrency fails so).
             found = driver_rows(session, lock, who)
             if not found:
                 raise UnknownPersonError("no such person")

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -14,9 +16,19 @@ from ledger.services import append_records, reverse_record
 from tests.factories import city_source, record
 from tests.integration.attestations.helpers import count_active_credits
 
+AS_OF = dt.date(2024, 12, 31)  # the records' year (tests.factories.record)
 
+
+@pytest.mark.parametrize(
+    ("evaluate", "profile"),
+    [(count_active_credits, "any"), (None, "quzhou-annual-90")],
+    ids=["locks-then-reads", "compliance-engine-locks-as-it-reads"],
+)
 def test_reversals_racing_issuance_never_leave_a_valid_attestation_over_a_reversed_entry(
-    session_factory: sessionmaker[Session], kek: bytes
+    session_factory: sessionmaker[Session],
+    kek: bytes,
+    evaluate: attestations.Evaluator | None,
+    profile: str,
 ) -> None:
     with session_factory() as setup:
         signing.create_key(setup, kek, actor="ops")
@@ -34,7 +46,7 @@ def test_reversals_racing_issuance_never_leave_a_valid_attestation_over_a_revers
             while not done.is_set():
                 try:
                     attestations.issue_attestation(
-                        own, person_id, "any", None, None, "f", evaluate=count_active_credits
+                        own, person_id, profile, AS_OF, None, "f", evaluate=evaluate
                     )
                 except BaseException as exc:
                     errors.append(exc)
