@@ -676,7 +676,7 @@ _ENTRIES = (
     .join(Source, Source.id == Entry.source_id)
     .where(
         Entry.person_id == bindparam("person_id"),
-        Entry.year.in_(bindparam("years", expanding=True)),
+        Entry.year.between(bindparam("first"), bindparam("last")),
     )
     .order_by(Entry.id)
 )
@@ -723,25 +723,38 @@ _EXPLAINED = (
 )
 _PERSON = select(Person.head_hash, Person.entry_count).where(Person.id == bindparam("person_id"))
 _BALANCES = (
-    select(Balance.year, Balance.category, Balance.source_id, Source.kind, Balance.hours)
+    select(
+        Balance.year,
+        Balance.category,
+        Balance.source_id,
+        Source.kind,
+        type_coerce(Balance.hours, BigInteger),  # tenths, as stored
+    )
     .join(Source, Source.id == Balance.source_id)
     .where(
         Balance.person_id == bindparam("person_id"),
-        Balance.year.in_(bindparam("years", expanding=True)),
+        Balance.year.between(bindparam("first"), bindparam("last")),
     )
 )
 
 
+def _span(years: Iterable[int]) -> dict[str, int]:
+    # The statements read a range of years (no IN list: a prebuilt statement runs as it is, see
+    # ``driver_rows``); callers keep the years they asked for.
+    wanted = list(years)
+    return {"first": min(wanted), "last": max(wanted)}
+
+
 def _load_entries(session: Session, person_id: str, years: Sequence[int]) -> list[EntryFact]:
-    # Core execution on the session's connection: these are plain rows, not ORM objects, and
-    # skipping the ORM's result machinery is a good part of an evaluation's time. Hours come as
+    # Plain rows through the driver (see ``driver_rows``), not ORM objects: skipping the ORM's
+    # and SQLAlchemy's result machinery is a good part of an evaluation's time. Hours come as
     # stored tenths and are turned into Decimal through a small memo (see ``_hours``).
-    rows = (
-        session.connection().execute(_ENTRIES, {"person_id": person_id, "years": list(years)}).all()
-    )
+    wanted = set(years)
+    rows = driver_rows(session, _ENTRIES, {"person_id": person_id, **_span(wanted)})
     return [
-        EntryFact(i, k, s, sk, x, c, _hours(t), d, cc, ct, rv, sp, rs)
+        _tuple_new(EntryFact, (i, k, s, sk, x, c, _hours(t), d, cc, ct, rv, sp, rs))
         for i, k, s, sk, x, c, t, d, cc, ct, rv, sp, rs in rows
+        if d.year in wanted
     ]
 
 
@@ -781,10 +794,10 @@ def ledger_state(session: Session, person_id: str) -> tuple[str | None, int]:
     """
     context = nullcontext() if session.in_transaction() else read_transaction(session)
     with context:
-        row = session.connection().execute(_PERSON, {"person_id": person_id}).one_or_none()
-    if row is None:
+        rows = driver_rows(session, _PERSON, {"person_id": person_id})
+    if not rows:
         raise UnknownPersonError("no such person")
-    return row[0], row[1]
+    return rows[0][0], rows[0][1]
 
 
 def evaluate(
@@ -828,14 +841,13 @@ def evaluate(
             )
             basis = "entries"
         else:
-            person = session.connection().execute(_PERSON, {"person_id": person_id}).one_or_none()
-            if person is None:
+            person = driver_rows(session, _PERSON, {"person_id": person_id})
+            if not person:
                 raise UnknownPersonError("no such person")
-            head, count = person
-            rows = session.connection().execute(
-                _BALANCES, {"person_id": person_id, "years": list(frame.window)}
-            )
-            balances = [BalanceFact(*row) for row in rows]
+            head, count = person[0]
+            window = set(frame.window)
+            rows = driver_rows(session, _BALANCES, {"person_id": person_id, **_span(window)})
+            balances = [BalanceFact(y, c, s, k, _hours(t)) for y, c, s, k, t in rows if y in window]
             judgement = sums_from_balances(
                 profile,
                 frame,
