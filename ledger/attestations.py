@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import functools
 import hashlib
 import json
 import os
@@ -305,12 +306,18 @@ def sign_claims(claims: Mapping[str, Any], key: signing.LoadedKey) -> str:
     The JWS is put together here (RFC 7515 section 7.1) rather than by PyJWT, which costs
     several times more per token; PyJWT and any other JOSE library verify it the same way.
     """
-    header = json.dumps(
-        {"alg": key.alg, "kid": key.kid, "typ": TOKEN_TYPE}, separators=(",", ":"), sort_keys=True
-    )
     payload = orjson.dumps(claims, default=_claims_default, option=orjson.OPT_NON_STR_KEYS)
-    signing_input = _b64url(header.encode("ascii")) + b"." + _b64url(payload)
+    signing_input = _encoded_header(key.alg, key.kid) + b"." + _b64url(payload)
     return (signing_input + b"." + _b64url(key.sign(signing_input))).decode("ascii")
+
+
+@functools.lru_cache(maxsize=16)
+def _encoded_header(alg: str, kid: str) -> bytes:
+    """A key's JWS header, encoded (the same for every token the key signs)."""
+    header = json.dumps(
+        {"alg": alg, "kid": kid, "typ": TOKEN_TYPE}, separators=(",", ":"), sort_keys=True
+    )
+    return _b64url(header.encode("ascii"))
 
 
 def _check_application_ref(value: str | None) -> str | None:

@@ -140,7 +140,8 @@ def write_transaction(session: Session) -> Iterator[Session]:
     On SQLite the transaction takes the write lock at once (``BEGIN IMMEDIATE``).
     """
     with session.begin():
-        session.connection(execution_options={_WRITE: True})
+        if session.get_bind().dialect.name == "sqlite":  # PostgreSQL begins when first asked
+            session.connection(execution_options={_WRITE: True})
         yield session
 
 
