@@ -794,7 +794,11 @@ def ledger_state(session: Session, person_id: str) -> tuple[str | None, int]:
     """
     context = nullcontext() if session.in_transaction() else read_transaction(session)
     with context:
-        rows = driver_rows(session, _PERSON, {"person_id": person_id})
+        return _read_state(session, person_id)
+
+
+def _read_state(session: Session, person_id: str) -> tuple[str | None, int]:
+    rows = driver_rows(session, _PERSON, {"person_id": person_id})
     if not rows:
         raise UnknownPersonError("no such person")
     return rows[0][0], rows[0][1]
@@ -841,10 +845,7 @@ def evaluate(
             )
             basis = "entries"
         else:
-            person = driver_rows(session, _PERSON, {"person_id": person_id})
-            if not person:
-                raise UnknownPersonError("no such person")
-            head, count = person[0]
+            head, count = _read_state(session, person_id)
             window = set(frame.window)
             rows = driver_rows(session, _BALANCES, {"person_id": person_id, **_span(window)})
             balances = [BalanceFact(y, c, s, k, _hours(t)) for y, c, s, k, t in rows if y in window]

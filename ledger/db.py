@@ -180,9 +180,9 @@ def driver_rows(
     three statements took about 0.5 ms less CPU this way (measured in-process). So it is only
     for statements whose parameters and columns need no conversion by SQLAlchemy's types:
     strings, integers, booleans, dates and aware timestamps, which psycopg converts itself.
-    Driver errors are raised as SQLAlchemy's, as on SQLAlchemy's own path (parameters hidden:
-    they may hold an ID number), and a dead connection is invalidated. Elsewhere (SQLite) the
-    statement runs through SQLAlchemy.
+    Driver errors are raised as SQLAlchemy's, as on SQLAlchemy's own path, but without the
+    parameters (they may hold an ID number), and a dead connection is invalidated. Elsewhere
+    (SQLite) the statement runs through SQLAlchemy.
     """
     conn = session.connection()
     sql, own = _driver_sql(statement, conn.dialect)
@@ -197,9 +197,7 @@ def driver_rows(
     except conn.dialect.loaded_dbapi.Error as exc:
         if conn.dialect.is_disconnect(exc, dbapi_connection, cursor):
             conn.invalidate(exc)
-        raise DBAPIError.instance(
-            sql, None, exc, conn.dialect.loaded_dbapi.Error, hide_parameters=True
-        ) from exc
+        raise DBAPIError.instance(sql, None, exc, conn.dialect.loaded_dbapi.Error) from exc
     finally:
         cursor.close()
 

@@ -77,6 +77,8 @@ def fresh_database(
         yield f"sqlite:///{path}"
         return
     if pg_template is None:
+        # Only outside CI: with CI=true, pg_template has already failed the run. A developer
+        # without a local PostgreSQL still runs the SQLite half of every test.
         pytest.skip("PostgreSQL is not reachable (set CI=true to make this a failure)")
     name = f"cehours_t_{os.getpid()}_{next(_counter)}"
     admin = _pg_admin()

@@ -34,6 +34,8 @@ def browser() -> Iterator[object]:
     if not _chromium_present():
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(f"CI=true but {CHROMIUM} is missing: run scripts/system-deps.sh")
+        # Only outside CI (above, CI=true fails instead): `make test` installs Chromium through
+        # scripts/system-deps.sh, so this is a developer running pytest without it.
         pytest.skip(f"{CHROMIUM} is missing (scripts/system-deps.sh installs it)")
     from playwright.sync_api import sync_playwright
 
