@@ -20,7 +20,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import BigInteger, and_, bindparam, case, func, select, type_coerce
 from sqlalchemy.orm import Session, aliased
 
-from ledger.db import driver_rows, read_transaction
+from ledger.db import driver_rows, read_transaction, statement_rows
 from ledger.entries import EntryKind
 from ledger.errors import UnknownPersonError, ValidationError
 from ledger.models import Balance, Entry, Person, Source
@@ -767,7 +767,9 @@ def _read_explained(
     Raises:
         UnknownPersonError: no such person.
     """
-    rows = driver_rows(session, _EXPLAINED, {"person_id": person_id, "first": first, "last": last})
+    rows = statement_rows(
+        session, _EXPLAINED, {"person_id": person_id, "first": first, "last": last}
+    )
     if not rows:
         raise UnknownPersonError("no such person")
     head, count = rows[0][0], rows[0][1]
@@ -792,13 +794,11 @@ def ledger_state(session: Session, person_id: str) -> tuple[str | None, int]:
     Raises:
         UnknownPersonError: no such person.
     """
-    context = nullcontext() if session.in_transaction() else read_transaction(session)
-    with context:
-        return _read_state(session, person_id)
+    return _read_state(session, person_id)
 
 
 def _read_state(session: Session, person_id: str) -> tuple[str | None, int]:
-    rows = driver_rows(session, _PERSON, {"person_id": person_id})
+    rows = statement_rows(session, _PERSON, {"person_id": person_id})
     if not rows:
         raise UnknownPersonError("no such person")
     return rows[0][0], rows[0][1]
@@ -821,30 +821,33 @@ def evaluate(
     :func:`sums_from_balances`); both give the same outcome. ``industry_platform`` overrides the
     profile's way of deciding whether the person's industry is managed on the industry platform.
 
-    Runs in its own read transaction, or in the caller's when one is open.
+    Reads one snapshot: with the explanation one statement, a transaction of its own (see
+    :func:`ledger.db.statement_rows`); without, a read transaction; or the caller's transaction
+    when one is open.
 
     Raises:
         UnknownPersonError: no such person.
         ValidationError: the as-of date is before 1990.
     """
     frame = resolve_frame(profile, as_of)
-    # Attestations evaluate inside their own transaction, after locking the person's chain, so
-    # that nothing is appended between the evaluation and the record of what it counted.
-    context = nullcontext() if session.in_transaction() else read_transaction(session)
-    with context:
-        if explain:
-            head, count, entries, superseders = _read_explained(
-                session, person_id, min(frame.window) - 1, max(frame.window) + 1
-            )
-            judgement = judge_entries(
-                profile,
-                frame,
-                entries,
-                requested_industry=industry_platform,
-                superseders=superseders,
-            )
-            basis = "entries"
-        else:
+    if explain:
+        # One statement: its own transaction (see ``statement_rows``), or the caller's.
+        # Attestations evaluate inside their own, after locking the person's chain, so that
+        # nothing is appended between the evaluation and the record of what it counted.
+        head, count, entries, superseders = _read_explained(
+            session, person_id, min(frame.window) - 1, max(frame.window) + 1
+        )
+        judgement = judge_entries(
+            profile,
+            frame,
+            entries,
+            requested_industry=industry_platform,
+            superseders=superseders,
+        )
+        basis = "entries"
+    else:
+        context = nullcontext() if session.in_transaction() else read_transaction(session)
+        with context:  # several statements, one snapshot
             head, count = _read_state(session, person_id)
             window = set(frame.window)
             rows = driver_rows(session, _BALANCES, {"person_id": person_id, **_span(window)})

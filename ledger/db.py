@@ -202,6 +202,34 @@ def driver_rows(
         cursor.close()
 
 
+def statement_rows(
+    session: Session, statement: Executable, params: Mapping[str, Any]
+) -> Sequence[tuple[Any, ...]]:
+    """Run one prebuilt read statement as a transaction of its own, as :func:`driver_rows` does;
+    in the caller's transaction instead when one is open.
+
+    One statement reads one snapshot, so a read that needs no other statement needs no
+    transaction around it either. On PostgreSQL it therefore runs in autocommit: no ``BEGIN``
+    and ``COMMIT``, two round trips of the three that a one-statement read transaction costs.
+    For an explained evaluation over HTTP that took PostgreSQL's CPU a request from about 0.6
+    to 0.3 ms, and the server's in-process from 1.46 to 1.27 ms (``bench/compliance.py``).
+    """
+    if session.in_transaction():
+        return driver_rows(session, statement, params)
+    with read_transaction(session):
+        conn = session.connection()
+        if conn.dialect.name != "postgresql":
+            return driver_rows(session, statement, params)
+        dbapi_connection = conn.connection.dbapi_connection
+        assert dbapi_connection is not None
+        dbapi_connection.autocommit = True  # idle: nothing has run on it in this transaction
+        try:
+            return driver_rows(session, statement, params)
+        finally:
+            if not dbapi_connection.closed:  # a dead one was invalidated; nothing to restore
+                dbapi_connection.autocommit = False
+
+
 def is_retryable(exc: BaseException) -> bool:
     """Whether a failed transaction may simply be run again.
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, NamedTuple, cast
 
-from sqlalchemy import Table, select, text, update
+from sqlalchemy import Table, bindparam, select, text, update
 from sqlalchemy.orm import Session
 
 from ledger import attestations
@@ -26,7 +26,7 @@ from ledger.bulk import (
     stored_timestamp,
     update_rows,
 )
-from ledger.db import run_with_retries, write_transaction
+from ledger.db import run_with_retries, statement_rows, write_transaction
 from ledger.entries import EntryKind, chain_hash, format_timestamp
 from ledger.errors import (
     ReversalError,
@@ -611,11 +611,13 @@ def find_person_id(session: Session, id_number: str) -> str:
         number = validate_id_number(id_number)
     except ValueError as exc:
         raise ValidationError({"id_number": [str(exc)]}) from None
-    with session.begin():
-        pid = session.scalar(select(Person.id).where(Person.id_number == number))
-    if pid is None:
+    rows = statement_rows(session, _PERSON_BY_ID_NUMBER, {"id_number": number})
+    if not rows:
         raise UnknownPersonError("no person with this ID number")
-    return pid
+    return str(rows[0][0])
+
+
+_PERSON_BY_ID_NUMBER = select(Person.id).where(Person.id_number == bindparam("id_number"))
 
 
 def person_totals(session: Session, person_id: str) -> dict[int, dict[str, Decimal]]:

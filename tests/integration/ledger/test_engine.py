@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import bindparam, insert, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import bindparam, func, insert, select
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
-from ledger.db import driver_rows, make_engine, read_transaction, write_transaction
+from ledger.db import (
+    driver_rows,
+    make_engine,
+    read_transaction,
+    statement_rows,
+    write_transaction,
+)
 from ledger.models import Entry, Source
 from ledger.services import append_records
 from tests.factories import city_source, record
@@ -58,3 +64,30 @@ def test_driver_rows_equal_sqlalchemys_and_errors_stay_sqlalchemys(session: Sess
 
     with pytest.raises(ValueError, match="expanding"), read_transaction(session):
         driver_rows(session, columns.where(Entry.id.in_(bindparam("ids", expanding=True))), {})
+
+
+def test_a_statement_of_its_own_runs_without_begin_on_postgresql(session: Session) -> None:
+    """``statement_rows`` reads without a transaction block on PostgreSQL (autocommit: its
+    statement is a transaction of its own, no BEGIN and COMMIT round trips), reads in the
+    caller's transaction when one is open, and leaves the connection as it found it, even when
+    the statement fails."""
+    source = city_source(session)
+    append_records(session, source, [record("r-1")], actor="t")
+    external_ids = select(Entry.external_id).where(Entry.person_id.is_not(None))
+    assert statement_rows(session, external_ids, {}) == [("r-1",)]
+    assert not session.in_transaction()
+    if session.get_bind().dialect.name == "postgresql":
+        # In a transaction block now() is when it began, before this statement; alone, the same.
+        alone = select(func.now() == func.statement_timestamp())
+        assert statement_rows(session, alone, {}) == [(True,)]
+        with read_transaction(session):
+            driver_rows(session, external_ids, {})
+            assert statement_rows(session, alone, {}) == [(False,)]  # the caller's transaction
+
+    with pytest.raises(DBAPIError):
+        statement_rows(session, select(func.no_such_function()), {})
+    assert not session.in_transaction()
+    with read_transaction(session):  # still usable, and transactional again
+        raw = session.connection().connection.dbapi_connection
+        assert getattr(raw, "autocommit", False) is False
+        assert driver_rows(session, external_ids, {}) == [("r-1",)]
