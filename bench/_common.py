@@ -219,3 +219,64 @@ def raw_entry_insert_rate(url: str, rows: list[dict[str, Any]], batch: int = 500
 def raw_insert_rate(url: str, rows: list[dict[str, Any]], batch: int = 500) -> float:
     """Rows per second inserting ``rows`` (see :func:`raw_rows`) into a plain table."""
     return timed_insert_rate(url, RAW, rows, batch)
+
+
+def _cpu_by_group(server_pid: int) -> dict[str, float]:
+    """CPU seconds used so far, from /proc: by the server (``cehours serve`` and its gunicorn
+    workers), by PostgreSQL's processes, by this benchmark's own client processes (its
+    children other than the server), and by the whole machine (every CPU, kernel included).
+    Empty where there is no /proc."""
+    tick = os.sysconf("SC_CLK_TCK")
+    groups = {"server": 0.0, "database": 0.0, "clients": 0.0, "machine": 0.0}
+    try:
+        names = os.listdir("/proc")
+        with open("/proc/stat") as stat:
+            fields = stat.readline().split()[1:9]  # user nice system idle iowait irq softirq steal
+    except OSError:
+        return {}
+    busy = [int(v) for i, v in enumerate(fields) if i not in (3, 4)]
+    groups["machine"] = sum(busy) / tick
+    me = os.getpid()
+    for name in names:
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat") as stat:
+                head, rest = stat.read().rsplit(")", 1)
+        except OSError:
+            continue
+        values = rest.split()
+        pid, parent, used = int(name), int(values[1]), (int(values[11]) + int(values[12])) / tick
+        if server_pid in (pid, parent):
+            groups["server"] += used
+        elif head.endswith("(postgres"):
+            groups["database"] += used
+        elif parent == me:
+            groups["clients"] += used
+    return groups
+
+
+class CpuMeter:
+    """CPU milliseconds a request, by group (see :func:`_cpu_by_group`), over a measured
+    phase: on a machine shared with other work these are steadier than the rates, and they
+    say where a request's cost goes. Processes that exit during the phase are not counted, so
+    keep client pools alive across it."""
+
+    def __init__(self, server_pid: int) -> None:
+        self.server_pid = server_pid
+        self.before = _cpu_by_group(server_pid)
+
+    def per_request(self, requests_done: int) -> dict[str, float]:
+        after = _cpu_by_group(self.server_pid)
+        return {
+            group: (after[group] - self.before.get(group, 0.0)) / requests_done * 1000
+            for group in after
+        }
+
+
+def format_cpu(split: dict[str, float]) -> str:
+    """``server 1.23 + database 0.45 + clients 0.67 of machine 2.80 ms a request``."""
+    if not split:
+        return "CPU split unavailable (no /proc)"
+    parts = " + ".join(f"{g} {split[g]:.2f}" for g in ("server", "database", "clients"))
+    return f"CPU a request: {parts} of machine {split['machine']:.2f} ms"

@@ -8,7 +8,8 @@ active Ed25519 key and a filing client, then, in the same run and with the same 
 ``GET /healthz`` ``count`` times (the baseline), ``POST /v1/attestations`` ``count`` times
 (spread over ``people`` people with hours), and verifies every token offline against the JWKS
 fetched from the server (signature, claims, ID binding). Prints issuance/s, verification/s
-and issuance as a share of the trivial rate (target: at least 40%).
+and issuance as a share of the trivial rate (target: at least 40%), and the CPU a request cost
+the server, PostgreSQL, the clients and the whole machine.
 
 The two are measured in alternating rounds (``rounds`` of each, ``count / rounds`` requests a
 round), so that whatever else the machine is doing weighs on both alike; the rates are over
@@ -30,6 +31,8 @@ import requests
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._common import (
+    CpuMeter,
+    format_cpu,
     fresh_database,
     generate_records,
     postgres_available,
@@ -109,10 +112,17 @@ def _issue(job: tuple[str, str, list[int]]) -> list[tuple[int, str]]:
     return out
 
 
-def timed(pool: Any, fn: Any, jobs: list[Any]) -> tuple[float, list[Any]]:
-    started = time.perf_counter()
+def timed(
+    pool: Any, fn: Any, jobs: list[Any], server_pid: int, cpu: dict[str, float]
+) -> tuple[float, list[Any]]:
+    """Run ``jobs``; return the seconds taken and the results, and add the CPU milliseconds
+    they cost each group (server, database, clients, machine) to ``cpu``."""
+    started, meter = time.perf_counter(), CpuMeter(server_pid)
     results = pool.map(fn, jobs)
-    return time.perf_counter() - started, results
+    elapsed = time.perf_counter() - started
+    for group, ms in meter.per_request(1).items():
+        cpu[group] = cpu.get(group, 0.0) + ms
+    return elapsed, results
 
 
 def run(
@@ -126,6 +136,8 @@ def run(
     per = count // (clients * rounds)  # requests per client per round
     trivial_s = issue_s = 0.0
     ratios = []
+    trivial_cpu: dict[str, float] = {}
+    issue_cpu: dict[str, float] = {}
     tokens: list[tuple[int, str]] = []
     try:
         with multiprocessing.get_context("fork").Pool(clients) as pool:
@@ -133,14 +145,16 @@ def run(
             pool.map(_healthz, [(base, 20)] * clients)
             pool.map(_issue, [(base, key, [i % people for i in range(5)])] * clients)
             for r in range(rounds):
-                trivial, oks = timed(pool, _healthz, [(base, per)] * clients)
+                trivial, oks = timed(
+                    pool, _healthz, [(base, per)] * clients, server.pid, trivial_cpu
+                )
                 assert sum(oks) == per * clients
                 first = r * clients * per
                 jobs = [
                     (base, key, [(first + c * per + i) % people for i in range(per)])
                     for c in range(clients)
                 ]
-                issuing, issued = timed(pool, _issue, jobs)
+                issuing, issued = timed(pool, _issue, jobs, server.pid, issue_cpu)
                 trivial_s += trivial
                 issue_s += issuing
                 ratios.append(trivial / issuing)
@@ -162,8 +176,10 @@ def run(
         f"server: cehours serve, {workers} workers x {threads} threads;"
         f" clients: {clients} processes"
     )
-    print(f"trivial  GET /healthz         {trivial_rate:9.0f} req/s")
+    print(f"trivial  GET /healthz          {trivial_rate:9.0f} req/s")
+    print(f"  {format_cpu(a_request(trivial_cpu, n))}")
     print(f"issuance POST /v1/attestations {issue_rate:9.0f} req/s")
+    print(f"  {format_cpu(a_request(issue_cpu, n))}")
     print(f"verification (offline, 1 core) {n / verify_s:9.0f} tokens/s  failures={failures}")
     ratio = issue_rate / trivial_rate
     verdict = "OK" if ratio >= 0.40 else "BELOW TARGET"
@@ -171,6 +187,10 @@ def run(
         f"ratio issuance/trivial = {ratio:.1%} (target >= 40%): {verdict}"
         f"  [{rounds} rounds: {min(ratios):.1%} to {max(ratios):.1%}]"
     )
+
+
+def a_request(total_ms: dict[str, float], requests_done: int) -> dict[str, float]:
+    return {group: ms / requests_done for group, ms in total_ms.items()}
 
 
 def main() -> None:

@@ -12,8 +12,9 @@ size it times ``evaluate`` for that person in-process (p50/p99; with the entry e
 totals-only from balances) against a raw baseline in the same run: one plain SQL fetch of the
 same person's entry rows. At the full size it starts ``cehours serve`` on 127.0.0.1 and compares
 the rate of ``POST /v1/compliance`` with ``GET /healthz`` of the same server and client pool
-(target: at least 50%), and reports HTTP latency p50/p99 and the server's CPU time per request
-(steadier than the rates on a machine shared with other work), once with the answer cache off
+(target: at least 50%), and reports HTTP latency p50/p99 and the CPU time a request costs the
+server, PostgreSQL, the benchmark's clients and the machine (steadier than the rates on a machine
+shared with other work, and where the cost goes), once with the answer cache off
 (every request evaluates) and once on (the benchmark asks about one person whose ledger does not
 change, so every request after the first is a cache hit). Targets: in-process p99 under 5 ms,
 flat as the ledger grows.
@@ -37,7 +38,7 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._common import fresh_database, start_server, stop_server
+from bench._common import CpuMeter, format_cpu, fresh_database, start_server, stop_server
 from ledger.compliance import evaluate
 from ledger.credentials import create_client
 from ledger.db import make_engine, make_session_factory
@@ -160,30 +161,6 @@ def measure_in_process(url: str, person_id: str, n: int) -> list[str]:
     return lines
 
 
-def _server_cpu(pid: int) -> float:
-    """CPU seconds used so far by the server's processes (``cehours serve``, the gunicorn master,
-    and its workers),
-    from /proc; 0.0 where there is no /proc. On a busy shared machine the request rates swing
-    with everything else running; the server's CPU per request does much less."""
-    tick = os.sysconf("SC_CLK_TCK")
-    total = 0.0
-    try:
-        names = os.listdir("/proc")
-    except OSError:
-        return 0.0
-    for name in names:
-        if not name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{name}/stat") as stat:
-                fields = stat.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(name) == pid or int(fields[1]) == pid:
-            total += (int(fields[11]) + int(fields[12])) / tick
-    return total
-
-
 def _healthz(job: tuple[str, int]) -> int:
     base, n = job
     with requests.Session() as http:
@@ -227,14 +204,14 @@ def measure_http(
         with multiprocessing.get_context("fork").Pool(clients) as pool:
             pool.map(_healthz, [(base, 20)] * clients)
             pool.map(_compliance, [(base, key, person_id, 10, True)] * clients)
-            started, cpu = time.perf_counter(), _server_cpu(server.pid)
+            started, meter = time.perf_counter(), CpuMeter(server.pid)
             pool.map(_healthz, [(base, per)] * clients)
             trivial_rate = per * clients / (time.perf_counter() - started)
-            trivial_cpu = (_server_cpu(server.pid) - cpu) / (per * clients) * 1000
-            started, cpu = time.perf_counter(), _server_cpu(server.pid)
+            trivial_cpu = meter.per_request(per * clients)
+            started, meter = time.perf_counter(), CpuMeter(server.pid)
             chunks = pool.map(_compliance, [(base, key, person_id, per, True)] * clients)
             compliance_rate = per * clients / (time.perf_counter() - started)
-            compliance_cpu = (_server_cpu(server.pid) - cpu) / (per * clients) * 1000
+            compliance_cpu = meter.per_request(per * clients)
             started = time.perf_counter()
             pool.map(_compliance, [(base, key, person_id, per, False)] * clients)
             totals_rate = per * clients / (time.perf_counter() - started)
@@ -247,11 +224,10 @@ def measure_http(
     return [
         f"  answer cache {mode}: cehours serve, {workers} workers x {threads} threads;"
         f" {clients} client processes",
-        f"  GET /healthz (trivial)       {trivial_rate:8.0f} req/s"
-        f"   server CPU {trivial_cpu:5.2f} ms a request",
+        f"  GET /healthz (trivial)       {trivial_rate:8.0f} req/s   {format_cpu(trivial_cpu)}",
         f"  POST /v1/compliance          {compliance_rate:8.0f} req/s"
-        f"   server CPU {compliance_cpu:5.2f} ms a request;"
-        f" latency under load p50 {statistics.median(loaded):6.2f} ms"
+        f"   {format_cpu(compliance_cpu)}",
+        f"    latency under load p50 {statistics.median(loaded):6.2f} ms"
         f" p99 {percentile(loaded, 0.99):6.2f} ms",
         f"  POST /v1/compliance, include_entries false (balances) {totals_rate:8.0f} req/s"
         f" ({totals_rate / trivial_rate:.1%} of trivial)",
