@@ -789,15 +789,12 @@ def ledger_state(session: Session, person_id: str) -> tuple[str | None, int]:
     """The person's chain head and entry count: what an evaluation of them depends on.
 
     Every entry of a person moves their head, so two evaluations with equal arguments at the
-    same head give the same result (callers may cache on it).
+    same head give the same result (callers may cache on it). Read in the caller's transaction
+    when one is open, else as a statement of its own (see :func:`ledger.db.statement_rows`).
 
     Raises:
         UnknownPersonError: no such person.
     """
-    return _read_state(session, person_id)
-
-
-def _read_state(session: Session, person_id: str) -> tuple[str | None, int]:
     rows = statement_rows(session, _PERSON, {"person_id": person_id})
     if not rows:
         raise UnknownPersonError("no such person")
@@ -848,7 +845,7 @@ def evaluate(
     else:
         context = nullcontext() if session.in_transaction() else read_transaction(session)
         with context:  # several statements, one snapshot
-            head, count = _read_state(session, person_id)
+            head, count = ledger_state(session, person_id)
             window = set(frame.window)
             rows = driver_rows(session, _BALANCES, {"person_id": person_id, **_span(window)})
             balances = [BalanceFact(y, c, s, k, _hours(t)) for y, c, s, k, t in rows if y in window]
