@@ -57,8 +57,8 @@ from api.resources import (
     transcripts,
 )
 from api.resources.base import ProblemSchema, loads
-from ledger.db import make_engine, make_session_factory
-from ledger.people import mask_id_number
+from ledger.db.engine import make_engine, make_session_factory
+from ledger.values.id_numbers import mask_id_number
 
 __all__ = ["BLUEPRINTS", "create_app", "db_engine", "db_session"]
 

@@ -25,7 +25,7 @@ from flask import current_app, g, request
 
 from api.db import db_session
 from api.errors import Problem
-from ledger.credentials import ROLES, ClientInfo, authenticate
+from ledger.access.clients import ROLES, ClientInfo, authenticate
 
 SECURITY_SCHEME = "bearerAuth"
 KEY_CACHE_SECONDS = 5

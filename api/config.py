@@ -13,7 +13,7 @@ from typing import Any
 
 from flask import Flask
 
-from ledger.db import database_url
+from ledger.db.engine import database_url
 
 ENV_PREFIX = "CEHOURS"
 

@@ -19,7 +19,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import RequestRedirect
 
 from ledger import errors as ledger_errors
-from ledger.db import is_retryable
+from ledger.db.transactions import is_retryable
 
 PROBLEM_JSON = "application/problem+json"
 TYPE_PREFIX = "urn:cehours:problem:"

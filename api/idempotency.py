@@ -24,7 +24,12 @@ from flask import Response, current_app, request
 from api.auth import current_client
 from api.db import db_session
 from api.errors import Problem
-from ledger.credentials import StoredResponse, find_response, store_response, valid_idempotency_key
+from ledger.access.idempotency import (
+    StoredResponse,
+    find_response,
+    store_response,
+    valid_idempotency_key,
+)
 
 HEADER = "Idempotency-Key"
 F = TypeVar("F", bound=Callable[..., Any])

@@ -34,18 +34,18 @@ from flask import Flask, current_app, g, request, session
 from api.auth import bearer_key, document_bearer
 from api.db import db_session
 from api.errors import Problem
-from ledger.errors import IdentityConfigError, IdentityTokenError, LedgerError
-from ledger.identity import (
+from ledger.access.dev_identity import DevIdentityProvider
+from ledger.access.identity import (
     DEFAULT_ALGORITHMS,
     DEFAULT_ID_CLAIM,
     DEFAULT_NAME_CLAIM,
-    DevIdentityProvider,
     IdentityConfig,
     IdentityVerifier,
     SignedIn,
     sign_in,
 )
-from ledger.services import find_person_id
+from ledger.entries.people import find_person_id
+from ledger.errors import IdentityConfigError, IdentityTokenError, LedgerError
 
 F = TypeVar("F", bound=Callable[..., Any])
 _VERIFIER = "cehours_identity_verifier"

@@ -18,7 +18,8 @@ from typing import Any
 import qrcode
 from fpdf import FPDF
 
-from ledger.values import CATEGORY_LABELS_ZH, Category, today_in_business_tz
+from ledger.values.categories import CATEGORY_LABELS_ZH, Category
+from ledger.values.dates import today_in_business_tz
 
 FONT_ENV = "CEHOURS_PROOF_FONT"
 # Index 2 of the collection is the Simplified Chinese face (JP, KR, SC, TC, HK).

@@ -21,8 +21,10 @@ from typing import Any
 from api.auth import KEY_CACHE_SECONDS
 from api.config import DEFAULTS, ENV_PREFIX
 from api.db import PING_AFTER_IDLE_SECONDS
-from ledger import attestations, profiles, signing
-from ledger.db import DEFAULT_DATABASE_URL
+from ledger.attestations import key_encryption, signing_keys, tables
+from ledger.attestations.tokens import DEFAULT_ISSUER, ISSUER_ENV
+from ledger.compliance.catalogue import PROFILES_DIR_ENV
+from ledger.db.engine import DEFAULT_DATABASE_URL
 from ledger.errors import LedgerError
 
 ENV_VAR = "CEHOURS_ENV"
@@ -194,25 +196,25 @@ PROCESS_SETTINGS: tuple[Setting, ...] = (
         "failures); unset: not served.",
     ),
     Setting(
-        signing.KEK_ENV,
+        key_encryption.KEK_ENV,
         None,
         "Key-encryption key (32 random bytes, base64url) that seals the attestation signing "
         "keys in the database; `cehours config new-kek` prints a fresh one. Required in "
         "production (this or the `_FILE` variant).",
     ),
     Setting(
-        signing.KEK_FILE_ENV,
+        key_encryption.KEK_FILE_ENV,
         None,
         "A file holding the key-encryption key, readable by its owner only (mode 0600).",
     ),
     Setting(
-        signing.LIFETIME_ENV,
-        signing.DEFAULT_LIFETIME.days,
+        signing_keys.LIFETIME_ENV,
+        signing_keys.DEFAULT_LIFETIME.days,
         "How many days an attestation stays live (1 to 3660).",
     ),
     Setting(
-        attestations.ISSUER_ENV,
-        attestations.DEFAULT_ISSUER,
+        ISSUER_ENV,
+        DEFAULT_ISSUER,
         "The `iss` claim of attestations: this service's public URL.",
     ),
     Setting(
@@ -222,7 +224,7 @@ PROCESS_SETTINGS: tuple[Setting, ...] = (
         "collection); the default comes from Debian's `fonts-noto-cjk`.",
     ),
     Setting(
-        profiles.PROFILES_DIR_ENV,
+        PROFILES_DIR_ENV,
         None,
         "A directory of rule profiles (YAML) used in addition to the built-in ones.",
     ),
@@ -275,7 +277,7 @@ def production_problems(config: Mapping[str, Any], *, check_kek: bool = True) ->
         )
     if check_kek:
         try:
-            signing.load_kek()
+            key_encryption.load_kek()
         except LedgerError as exc:
             problems.append(f"attestations cannot be signed: {exc}")
     return problems
@@ -287,8 +289,8 @@ def signing_key_problem(session: Any) -> str | None:
 
     with session.begin():
         active = session.scalar(
-            select(signing.SigningKey.kid).where(
-                signing.SigningKey.status == signing.KeyStatus.ACTIVE
+            select(tables.SigningKey.kid).where(
+                tables.SigningKey.status == signing_keys.KeyStatus.ACTIVE
             )
         )
     if active is None:
@@ -317,7 +319,8 @@ def render_reference() -> str:
         + ", ".join(f"`{s.env}`" for s in SETTINGS if s.dev_only)
         + ");",
         "- the database is not PostgreSQL;",
-        f"- no key-encryption key is configured (`{signing.KEK_ENV}` or `{signing.KEK_FILE_ENV}`);",
+        f"- no key-encryption key is configured (`{key_encryption.KEK_ENV}` or"
+        f" `{key_encryption.KEK_FILE_ENV}`);",
         "- (`cehours serve` only, once the database answers) no signing key is active: create",
         "  one with `cehours keys create`.",
         "",

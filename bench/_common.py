@@ -18,11 +18,11 @@ from typing import Any
 import requests
 import sqlalchemy as sa
 
-from ledger.db import make_engine
-from ledger.models import Entry
-from ledger.people import make_id_number
-from ledger.records import parse_record
+from ledger.db.engine import make_engine
+from ledger.entries.records import parse_record
+from ledger.entries.tables import Entry
 from ledger.schema import upgrade_database
+from ledger.values.id_numbers import make_id_number
 
 PG_ADMIN_URL = os.environ.get(
     "CEHOURS_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"

@@ -39,13 +39,13 @@ from bench._common import (
     start_server,
     stop_server,
 )
-from ledger import signing
-from ledger.credentials import create_client
-from ledger.db import make_engine, make_session_factory
-from ledger.people import make_id_number
-from ledger.services import append_records
-from ledger.sources import add_source
-from ledger.verifier import verify_token
+from ledger.access.clients import create_client
+from ledger.attestations import key_encryption, signing_keys
+from ledger.attestations.verification import verify_token
+from ledger.db.engine import make_engine, make_session_factory
+from ledger.entries.append import append_records
+from ledger.entries.sources import add_source
+from ledger.values.id_numbers import make_id_number
 
 ISSUER = "https://cehours.bench/"
 PROFILE = "quzhou-2020-intermediate"
@@ -68,8 +68,8 @@ def seed(url: str, people: int) -> tuple[str, str]:
         records = list(generate_records(people * 12, people, years=3))
         for i in range(0, len(records), 1000):
             append_records(session, "bench", records[i : i + 1000], actor="bench")
-        kek_text = signing.new_kek_text()
-        signing.create_key(session, signing.parse_kek(kek_text), actor="bench")
+        kek_text = key_encryption.new_kek_text()
+        signing_keys.create_key(session, key_encryption.parse_kek(kek_text), actor="bench")
         _, key = create_client(session, name="bench filing", role="filing")
     engine.dispose()
     return kek_text, key
@@ -78,7 +78,7 @@ def seed(url: str, people: int) -> tuple[str, str]:
 def server_env(url: str, kek_text: str, threads: int) -> dict[str, str]:
     return {
         "CEHOURS_DATABASE_URL": url,
-        signing.KEK_ENV: kek_text,
+        key_encryption.KEK_ENV: kek_text,
         "CEHOURS_ISSUER": ISSUER,
         # A connection per thread, as docs/configuration.md advises: with the default five,
         # eight threads open and close connections beyond the pool all through the run.

@@ -39,14 +39,16 @@ import sqlalchemy as sa
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._common import CpuMeter, format_cpu, fresh_database, start_server, stop_server
-from ledger.compliance import evaluate
-from ledger.credentials import create_client
-from ledger.db import make_engine, make_session_factory
-from ledger.people import make_id_number
-from ledger.profiles import get_profile
+from ledger.access.clients import create_client
+from ledger.compliance.catalogue import get_profile
+from ledger.compliance.evaluation import evaluate
+from ledger.db.engine import make_engine, make_session_factory
+from ledger.entries.append import append_records
+from ledger.entries.people import find_person_id
+from ledger.entries.reversal import reverse_record
+from ledger.entries.sources import add_source
 from ledger.schema import upgrade_database
-from ledger.services import append_records, find_person_id, reverse_record
-from ledger.sources import add_source
+from ledger.values.id_numbers import make_id_number
 
 CATEGORIES = ("specialised", "industry_public", "general_public")
 TARGET_ID = make_id_number("330803", dt.date(1985, 6, 1), 7)

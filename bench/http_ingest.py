@@ -36,10 +36,10 @@ from bench._common import (
     start_server,
     stop_server,
 )
-from ledger.credentials import create_client
-from ledger.db import make_engine, make_session_factory
-from ledger.services import append_records
-from ledger.sources import add_source
+from ledger.access.clients import create_client
+from ledger.db.engine import make_engine, make_session_factory
+from ledger.entries.append import append_records
+from ledger.entries.sources import add_source
 
 BATCH = 500
 

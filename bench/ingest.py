@@ -27,9 +27,10 @@ from bench._common import (
     postgres_available,
     raw_entry_insert_rate,
 )
-from ledger.db import make_engine, make_session_factory
-from ledger.services import append_records, person_totals
-from ledger.sources import add_source
+from ledger.db.engine import make_engine, make_session_factory
+from ledger.entries.append import append_records
+from ledger.entries.people import person_totals
+from ledger.entries.sources import add_source
 
 BATCH = 500
 

@@ -41,9 +41,9 @@ import sqlalchemy as sa
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._common import fresh_database, generate_records, postgres_available
-from ledger.credentials import create_client
-from ledger.db import make_engine, make_session_factory
-from ledger.sources import add_source
+from ledger.access.clients import create_client
+from ledger.db.engine import make_engine, make_session_factory
+from ledger.entries.sources import add_source
 
 CEHOURS = str(Path(sys.executable).parent / "cehours")
 SOURCE = "fault-city"

@@ -3,7 +3,7 @@
     .venv/bin/python bench/scale.py [--entries 1000000] [--per-person 30 | --people N]
                                     [--backend postgresql] [--resume]
 
-Grows one database through ``ledger.services.append_records`` (batches of 1,000, the honest
+Grows one database through ``ledger.entries.append.append_records`` (batches of 1,000, the honest
 path) to ``--entries``, with ``--per-person`` entries per person over five years. At 10k, 100k,
 1M, 2M, 3M, 5M and 10M entries (those not above the target) it prints: the append rate of the
 last segment and its ratio to a raw ``executemany`` insert of the same rows measured at the
@@ -37,12 +37,13 @@ from bench._common import (
     raw_insert_rate,
     raw_rows,
 )
-from ledger.compliance import evaluate
-from ledger.db import make_engine, make_session_factory
-from ledger.profiles import get_profile
-from ledger.services import append_records, person_totals
-from ledger.sources import add_source
-from ledger.verify import verify_ledger
+from ledger.compliance.catalogue import get_profile
+from ledger.compliance.evaluation import evaluate
+from ledger.db.engine import make_engine, make_session_factory
+from ledger.entries.append import append_records
+from ledger.entries.audit import verify_ledger
+from ledger.entries.people import person_totals
+from ledger.entries.sources import add_source
 
 BATCH = 1000
 STAGES = (10_000, 100_000, 1_000_000, 2_000_000, 3_000_000, 5_000_000, 10_000_000)

@@ -28,10 +28,10 @@ import sqlalchemy as sa
 
 from bench._common import fresh_database, plain_entries_table
 from importers.runner import sync_source
-from ledger.db import make_engine, make_session_factory
-from ledger.models import Entry
-from ledger.people import make_id_number
-from ledger.sources import add_source
+from ledger.db.engine import make_engine, make_session_factory
+from ledger.entries.sources import add_source
+from ledger.entries.tables import Entry
+from ledger.values.id_numbers import make_id_number
 
 PAGE = 1000
 LABELS = ("专业科目", "行业公需科目", "一般公需科目")

@@ -28,7 +28,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from importers.errors import ConfigError
-from ledger.values import CATEGORY_LABELS_ZH
+from ledger.values.categories import CATEGORY_LABELS_ZH
 
 RECORD_FIELDS = ("external_id", "id_number", "name", "category", "hours", "completed_on")
 COURSE_FIELDS = ("course.code", "course.title", "course.provider")

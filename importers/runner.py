@@ -1,9 +1,9 @@
 """The sync runner: platform pages into the ledger, one committed page at a time.
 
 For each page: map the rows to records, append them with
-:func:`ledger.services.append_records` (``supersede=True``: the platform is the source of truth
-for its own records, so a changed record becomes a reversal plus a new credit, history kept),
-then :func:`ledger.sync_state.record_page` advances the cursor, counts the page, quarantines
+:func:`ledger.entries.append.append_records` (``supersede=True``: the platform is the source of
+truth for its own records, so a changed record becomes a reversal plus a new credit, history kept),
+then :func:`ledger.sync.runs.record_page` advances the cursor, counts the page, quarantines
 the invalid rows and clears the ones the platform has fixed. A crash anywhere re-reads at most
 one page, whose records are then duplicates.
 """
@@ -33,19 +33,18 @@ from importers.files import read_pages
 from importers.mapping import FieldMapping, file_mapping
 from importers.rest import Page, PlatformClient, RestAdapter
 from ledger.canonical import sha256_hex
+from ledger.entries.append import MAX_BATCH, RecordResult, Status, append_records
+from ledger.entries.sources import get_source
 from ledger.errors import LedgerError
-from ledger.services import MAX_BATCH, RecordResult, Status, append_records
-from ledger.sources import get_source
-from ledger.sync_state import (
+from ledger.sync.leases import acquire_lease, release_lease
+from ledger.sync.quarantine import Quarantine
+from ledger.sync.runs import (
     IMPORT,
     PageCounts,
-    Quarantine,
     RunInfo,
-    acquire_lease,
     finish_run,
     get_cursor,
     record_page,
-    release_lease,
     start_run,
 )
 

@@ -24,9 +24,9 @@ from importers import metrics
 from importers.config import Schedule, parse_pull_config
 from importers.errors import ImporterError, SourceBusyError
 from importers.runner import new_holder, sync_source
+from ledger.entries.sources import list_sources
 from ledger.errors import LedgerError
-from ledger.sources import list_sources
-from ledger.values import BUSINESS_TZ
+from ledger.values.dates import BUSINESS_TZ
 
 log = logging.getLogger(__name__)
 JOB_PREFIX = "sync:"

@@ -1,4 +1,8 @@
-"""The full metadata, and running the Alembic migrations from code (``cehours db upgrade``)."""
+"""The whole schema (every aggregate's tables), and running the Alembic migrations from code.
+
+Each aggregate declares its tables in its own ``tables`` module; this is the one place that
+gathers them, so that Alembic (``migrations/env.py``) and ``cehours db upgrade`` see them all.
+"""
 
 from __future__ import annotations
 
@@ -10,10 +14,14 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
-# Every module that declares tables is imported here, so Alembic sees the whole schema.
-from ledger import attestations, credentials, models, sync_state  # noqa: F401
-from ledger.models import Base
+from ledger.access import tables as access_tables
+from ledger.attestations import tables as attestation_tables
+from ledger.db.base import Base
+from ledger.entries import tables as entry_tables
+from ledger.sync import tables as sync_tables
 
+TABLE_MODULES = (entry_tables, attestation_tables, access_tables, sync_tables)
+"""Every module that declares tables: importing them is what puts their tables in ``metadata``."""
 metadata = Base.metadata
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection
 
-from ledger.db import database_url, make_engine
+from ledger.db.engine import database_url, make_engine
 from ledger.schema import metadata
 
 config = context.config

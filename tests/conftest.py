@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from ledger.db import make_engine, make_session_factory
+from ledger.db.engine import make_engine, make_session_factory
 from ledger.schema import upgrade_database
 
 PG_ADMIN_URL = os.environ.get(

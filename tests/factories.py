@@ -7,8 +7,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from ledger.people import make_id_number
-from ledger.sources import add_source
+from ledger.entries.sources import add_source
+from ledger.values.id_numbers import make_id_number
 
 QUZHOU = "330802"
 CIXI = "330282"

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 import click
 from sqlalchemy.orm import Session
 
-from ledger.db import database_url, make_engine, make_session_factory
+from ledger.db.engine import database_url, make_engine, make_session_factory
 from ledger.errors import LedgerError
 
 

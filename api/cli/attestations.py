@@ -12,9 +12,11 @@ import click
 import requests
 
 from api.cli import fail, open_session
-from ledger import attestations, signing
+from ledger.attestations import key_encryption, signing_keys
+from ledger.attestations.status import attestation_events, attestation_status, revoke_attestation
+from ledger.attestations.tokens import configured_issuer
+from ledger.attestations.verification import load_jwks, verify_token
 from ledger.errors import LedgerError
-from ledger.verifier import load_jwks, verify_token
 
 HTTP_TIMEOUT = 10
 
@@ -28,13 +30,13 @@ def _actor() -> str:
 
 def _kek() -> bytes:
     try:
-        return signing.load_kek()
+        return key_encryption.load_kek()
     except LedgerError as exc:
         fail(exc)
         raise AssertionError("unreachable") from None
 
 
-def _show(key: signing.KeyInfo) -> str:
+def _show(key: signing_keys.KeyInfo) -> str:
     until = key.publish_until.isoformat() if key.publish_until else "-"
     published = "published" if key.published else "unpublished"
     return f"{key.kid}\t{key.alg}\t{key.status}\t{published}\tuntil {until}"
@@ -46,26 +48,30 @@ def keys() -> None:
 
 
 @keys.command("create")
-@click.option("--alg", type=click.Choice(signing.ALGORITHMS), default=signing.DEFAULT_ALGORITHM)
+@click.option(
+    "--alg", type=click.Choice(signing_keys.ALGORITHMS), default=signing_keys.DEFAULT_ALGORITHM
+)
 def keys_create(alg: str) -> None:
     """Create the first active signing key."""
     kek = _kek()
     with open_session() as session:
         try:
-            key = signing.create_key(session, kek, actor=_actor(), alg=alg)
+            key = signing_keys.create_key(session, kek, actor=_actor(), alg=alg)
         except LedgerError as exc:
             fail(exc)
     click.echo(f"created {_show(key)}")
 
 
 @keys.command("rotate")
-@click.option("--alg", type=click.Choice(signing.ALGORITHMS), default=None, help="default: same")
+@click.option(
+    "--alg", type=click.Choice(signing_keys.ALGORITHMS), default=None, help="default: same"
+)
 def keys_rotate(alg: str | None) -> None:
     """Sign with a new key from now on; the old one stays published until its tokens expire."""
     kek = _kek()
     with open_session() as session:
         try:
-            new, old = signing.rotate_key(session, kek, actor=_actor(), alg=alg)
+            new, old = signing_keys.rotate_key(session, kek, actor=_actor(), alg=alg)
         except LedgerError as exc:
             fail(exc)
     click.echo(f"active  {_show(new)}")
@@ -77,7 +83,7 @@ def keys_rotate(alg: str | None) -> None:
 def keys_list() -> None:
     """List signing keys, newest first (kid, alg, status, published, published until)."""
     with open_session() as session:
-        for key in signing.list_keys(session):
+        for key in signing_keys.list_keys(session):
             click.echo(_show(key))
 
 
@@ -88,7 +94,7 @@ def keys_retire(kid: str, reason: str) -> None:
     """Withdraw a key from the JWKS now: tokens it signed stop verifying (key-retired)."""
     with open_session() as session:
         try:
-            key = signing.retire_key(session, kid, reason=reason, actor=_actor())
+            key = signing_keys.retire_key(session, kid, reason=reason, actor=_actor())
         except LedgerError as exc:
             fail(exc)
     click.echo(f"retired {_show(key)}")
@@ -106,7 +112,7 @@ def attestations_revoke(jti: str, reason: str) -> None:
     """Revoke an attestation; its public status becomes revoked."""
     with open_session() as session:
         try:
-            status = attestations.revoke_attestation(session, jti, reason=reason, actor=_actor())
+            status = revoke_attestation(session, jti, reason=reason, actor=_actor())
         except LedgerError as exc:
             fail(exc)
     click.echo(f"{status.jti} {status.status} at {status.changed_at.isoformat()}")
@@ -118,10 +124,10 @@ def attestations_show(jti: str) -> None:
     """Print an attestation's status and audit trail as JSON (not its token or personal data)."""
     with open_session() as session:
         try:
-            status = attestations.attestation_status(session, jti)
+            status = attestation_status(session, jti)
         except LedgerError as exc:
             fail(exc)
-        events = attestations.attestation_events(session, jti)
+        events = attestation_events(session, jti)
     click.echo(json.dumps({**status.to_dict(), "events": events}, ensure_ascii=False, indent=2))
 
 
@@ -157,7 +163,7 @@ def _status_url(template: str, jti: str) -> str:
 )
 @click.option(
     "--issuer",
-    default=attestations.configured_issuer,
+    default=configured_issuer,
     show_default="$CEHOURS_ISSUER or https://cehours.example/",
 )
 @click.option("--json", "as_json", is_flag=True, help="print the result (and claims) as JSON")

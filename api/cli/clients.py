@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from api.cli import fail, open_session
-from ledger.credentials import ROLES, create_client, list_clients, revoke_client
+from ledger.access.clients import ROLES, create_client, list_clients, revoke_client
 from ledger.errors import LedgerError
 
 

@@ -8,11 +8,11 @@ import sys
 import click
 
 from api.cli import fail, open_session
-from ledger.db import database_url, make_engine, normalise_url
+from ledger.db.engine import database_url, make_engine, normalise_url
+from ledger.entries.audit import verify_ledger
+from ledger.entries.sources import SOURCE_KINDS, add_source, list_sources
 from ledger.errors import LedgerError
 from ledger.schema import current_revision, head_revision, upgrade_database
-from ledger.sources import SOURCE_KINDS, add_source, list_sources
-from ledger.verify import verify_ledger
 
 
 @click.group()

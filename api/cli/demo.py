@@ -10,11 +10,12 @@ from typing import Any
 import click
 
 from api.cli import open_session
-from ledger import signing
+from ledger.attestations import key_encryption, signing_keys
+from ledger.entries.append import append_records
+from ledger.entries.reversal import reverse_record
+from ledger.entries.sources import add_source
 from ledger.errors import ConflictError, ReversalError
-from ledger.people import make_id_number, mask_id_number
-from ledger.services import append_records, reverse_record
-from ledger.sources import add_source
+from ledger.values.id_numbers import make_id_number, mask_id_number
 
 CITY = "quzhou-city"
 PROVINCE = "zj-industry"
@@ -227,7 +228,9 @@ def load_demo() -> list[str]:
         except ReversalError:
             pass
         var = Path(os.environ.get("CEHOURS_VAR_DIR", "var"))
-        key = signing.ensure_active_key(session, signing.load_kek(dev_dir=var), actor="demo")
+        key = signing_keys.ensure_active_key(
+            session, key_encryption.load_kek(dev_dir=var), actor="demo"
+        )
         done.append(f"signing key {key.kid[:12]}... active")
     return done
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from ledger.identity import DevIdentityProvider
+from ledger.access.dev_identity import DevIdentityProvider
 
 ENABLE_ENV = "CEHOURS_DEV_IDP"
 

@@ -18,8 +18,8 @@ from api.settings import (
     render_reference,
     signing_key_problem,
 )
-from ledger import signing
-from ledger.db import database_url, normalise_url
+from ledger.attestations import key_encryption
+from ledger.db.engine import database_url, normalise_url
 
 DEFAULT_BIND = "127.0.0.1:8000"
 HEALTHCHECK_TIMEOUT = 4
@@ -50,7 +50,7 @@ def config_check() -> None:
 @config_group.command("new-kek")
 def config_new_kek() -> None:
     """Print a fresh key-encryption key (for CEHOURS_KEY_ENCRYPTION_KEY; keep it secret)."""
-    click.echo(signing.new_kek_text())
+    click.echo(key_encryption.new_kek_text())
 
 
 def startup_problems(*, production: bool | None = None, dev: bool = False) -> list[str]:

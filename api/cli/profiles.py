@@ -10,12 +10,15 @@ from decimal import Decimal
 import click
 
 from api.cli import fail, open_session
-from ledger.compliance import Evaluation, evaluate
+from ledger.compliance.catalogue import catalogue, profile_json
+from ledger.compliance.evaluation import evaluate
+from ledger.compliance.profile_files import load_profile_file
+from ledger.compliance.results import Evaluation
+from ledger.entries.people import find_person_id
 from ledger.errors import LedgerError, ProfileError
-from ledger.people import mask_id_number
-from ledger.profiles import catalogue, load_profile_file, profile_json
-from ledger.services import find_person_id
-from ledger.values import CATEGORY_LABELS_ZH, Category, format_hours
+from ledger.values.categories import CATEGORY_LABELS_ZH, Category
+from ledger.values.hours import format_hours
+from ledger.values.id_numbers import mask_id_number
 
 
 @click.group()

@@ -15,7 +15,7 @@ from gunicorn.app.base import BaseApplication
 
 from api.cli.ops import startup_problems
 from api.settings import BIND_ENV, METRICS_DIR_ENV
-from ledger.db import database_url, make_engine, normalise_url
+from ledger.db.engine import database_url, make_engine, normalise_url
 from ledger.schema import current_revision, head_revision
 
 DEFAULT_BIND = "127.0.0.1:8000"

@@ -20,16 +20,11 @@ from api.cli import open_session
 from importers.config import parse_pull_config
 from importers.errors import ImporterError
 from importers.runner import import_file, sync_source
+from ledger.entries.sources import set_source_config
 from ledger.errors import LedgerError
-from ledger.sources import set_source_config
-from ledger.sync_state import (
-    QuarantineInfo,
-    RunInfo,
-    SourceSyncStatus,
-    list_quarantine,
-    mask_text,
-    sync_status,
-)
+from ledger.sync.quarantine import QuarantineInfo, list_quarantine
+from ledger.sync.runs import RunInfo, SourceSyncStatus, sync_status
+from ledger.values.id_numbers import mask_text
 
 
 def _fail(exc: LedgerError | ImporterError) -> NoReturn:
@@ -252,7 +247,7 @@ def scheduler_cmd() -> None:
     """Run the sync scheduler in the foreground (one job per source with a schedule)."""
     from api.settings import log_format
     from importers.scheduler import SyncScheduler
-    from ledger.db import database_url, make_engine, make_session_factory
+    from ledger.db.engine import database_url, make_engine, make_session_factory
 
     if log_format() == "json":
         from api.app import JsonFormatter

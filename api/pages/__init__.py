@@ -48,14 +48,17 @@ from api.identity import (
     verify_identity_token,
 )
 from api.proof import ProofData, ProofFontError, proof_filename, render_proof
-from ledger import attestations, signing
-from ledger.compliance import evaluate
+from ledger.access.identity import SignedIn
+from ledger.attestations import signing_keys
+from ledger.attestations.status import attestation_status, get_attestation
+from ledger.attestations.tokens import configured_issuer
+from ledger.attestations.verification import Reason, verify_token
+from ledger.compliance.catalogue import catalogue
+from ledger.compliance.evaluation import evaluate
+from ledger.compliance.transcripts import STATUS_LABELS, EntryStatus, Transcript, build_transcript
 from ledger.errors import LedgerError, UnknownAttestationError, UnknownProfileError
-from ledger.identity import SignedIn
-from ledger.profiles import catalogue
-from ledger.transcripts import STATUS_LABELS, EntryStatus, Transcript, build_transcript
-from ledger.values import CATEGORY_LABELS_ZH, Category, today_in_business_tz
-from ledger.verifier import Reason, verify_token
+from ledger.values.categories import CATEGORY_LABELS_ZH, Category
+from ledger.values.dates import today_in_business_tz
 
 log = logging.getLogger(__name__)
 
@@ -249,7 +252,7 @@ def dev_sign_in_form() -> Response:
     """The development identity provider's page (404 unless enabled)."""
     dev_idp()
     from api.cli.demo import DEMO_ID_NUMBER, DEMO_NAME
-    from ledger.people import mask_id_number
+    from ledger.values.id_numbers import mask_id_number
 
     return _html(
         "pages/dev_sign_in.html",
@@ -274,7 +277,7 @@ def dev_sign_in() -> Response:
     try:
         token = provider.mint(number, name)
     except ValueError as exc:
-        from ledger.people import mask_id_number
+        from ledger.values.id_numbers import mask_id_number
 
         return _html(
             "pages/dev_sign_in.html",
@@ -409,13 +412,13 @@ def proof() -> Response:
 
 def _verification(token: str) -> dict[str, Any]:
     session = db_session()
-    jwks = signing.jwks(session)
-    result = verify_token(token, jwks, issuer=attestations.configured_issuer())
+    jwks = signing_keys.jwks(session)
+    result = verify_token(token, jwks, issuer=configured_issuer())
     claims = result.claims
     status = None
     if claims.get("jti"):
         try:
-            status = attestations.attestation_status(session, str(claims["jti"])).to_dict()
+            status = attestation_status(session, str(claims["jti"])).to_dict()
         except UnknownAttestationError:
             status = None
     state = status["status"] if status else None
@@ -449,7 +452,7 @@ def verify_pasted() -> Response:
 def verify_jti(jti: str) -> Response:
     """The page a proof's QR code leads to."""
     try:
-        token = attestations.get_attestation(db_session(), jti).token
+        token = get_attestation(db_session(), jti).token
     except UnknownAttestationError:
         raise Problem(404, "没有这份证明。No attestation with this number.") from None
     return _html("pages/verify.html", v=_verification(token), jti=jti)

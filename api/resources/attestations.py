@@ -23,7 +23,15 @@ from api.auth import current_client, require_role
 from api.db import db_session
 from api.errors import Problem
 from api.resources.base import Blueprint
-from ledger import attestations, signing
+from ledger.attestations import key_encryption, signing_keys
+from ledger.attestations.issuance import Issued, issue_attestation
+from ledger.attestations.status import (
+    StatusInfo,
+    attestation_status,
+    get_attestation,
+    revoke_attestation,
+)
+from ledger.attestations.tables import MAX_APPLICATION_REF
 from ledger.errors import KeyEncryptionKeyError, SigningKeyError
 
 blp = Blueprint(
@@ -60,7 +68,7 @@ class IssueSchema(ma.Schema):
         metadata={"description": "evaluate as of this date (default: the profile's, else today)"}
     )
     application_ref = ma.fields.String(
-        validate=ma.validate.Length(1, attestations.MAX_APPLICATION_REF),
+        validate=ma.validate.Length(1, MAX_APPLICATION_REF),
         metadata={"description": "the filing system's own application number; the token binds it"},
     )
 
@@ -137,7 +145,7 @@ def _kek(app: Flask) -> bytes:
     if kek is None:
         dev_dir = Path("var") if app.config.get("DEV") else None
         try:
-            kek = signing.load_kek(dev_dir=dev_dir)
+            kek = key_encryption.load_kek(dev_dir=dev_dir)
         except KeyEncryptionKeyError as exc:
             raise Problem(
                 503, f"Attestations are not configured: {exc}", code="signing-unavailable"
@@ -152,7 +160,7 @@ def _ensure_dev_key() -> None:
     if not app.config.get("DEV") or app.extensions.get(_DEV_KEY_READY):
         return
     with _lock:
-        signing.ensure_active_key(db_session(), _kek(app), actor="dev-server")
+        signing_keys.ensure_active_key(db_session(), _kek(app), actor="dev-server")
         app.extensions[_DEV_KEY_READY] = True
 
 
@@ -165,7 +173,7 @@ def jwks() -> Response:
     fetch it again when a token names a `kid` you do not have. No credential needed.
     """
     _ensure_dev_key()
-    document = signing.jwks(db_session())
+    document = signing_keys.jwks(db_session())
     body = json.dumps(document, separators=(",", ":"), sort_keys=True)
     etag = hashlib.sha256(body.encode()).hexdigest()[:32]
     response = current_app.response_class(body, mimetype="application/jwk-set+json")
@@ -175,7 +183,7 @@ def jwks() -> Response:
     return response
 
 
-def issued_response(issued: attestations.Issued) -> Response:
+def issued_response(issued: Issued) -> Response:
     """201 with ``{jti, token, compliant, expires_at}``, as ``IssuedSchema`` documents it.
 
     Written directly: dumping it through the schema and ``jsonify`` cost more than the rest of
@@ -186,11 +194,11 @@ def issued_response(issued: attestations.Issued) -> Response:
     )
 
 
-def _issue(args: dict[str, Any]) -> attestations.Issued:
+def _issue(args: dict[str, Any]) -> Issued:
     _ensure_dev_key()
     client = current_client()
     try:
-        issued = attestations.issue_attestation(
+        issued = issue_attestation(
             db_session(),
             args.get("person_id"),
             args["profile"],
@@ -233,7 +241,7 @@ def issue(args: dict[str, Any]) -> Response:
 @require_role("filing")
 def fetch(jti: str) -> Any:
     """Fetch an issued attestation again (filing systems)"""
-    return attestations.get_attestation(db_session(), jti)
+    return get_attestation(db_session(), jti)
 
 
 @blp.route("/v1/attestations/<string:jti>/status")
@@ -245,7 +253,7 @@ def status(jti: str) -> Response:
     `valid`, `stale` (an entry it counted was later reversed or superseded: re-issue it) or
     `revoked`, with a reason and when it last changed.
     """
-    body = attestations.attestation_status(db_session(), jti).to_dict()
+    body = attestation_status(db_session(), jti).to_dict()
     response = current_app.response_class(json.dumps(body), mimetype="application/json")
     # A status can change at any moment; caches must ask again every time.
     response.headers["Cache-Control"] = "no-cache"
@@ -258,13 +266,13 @@ def status(jti: str) -> Response:
 @blp.alt_response(404, response="NOT_FOUND")
 @blp.alt_response(409, response="CONFLICT")
 @require_role("admin")
-def revoke(args: dict[str, Any], jti: str) -> attestations.StatusInfo:
+def revoke(args: dict[str, Any], jti: str) -> StatusInfo:
     """Revoke an attestation (administrators)
 
     Final: its status becomes `revoked`, and the reason is kept in the audit trail.
     """
     client = current_client()
-    revoked = attestations.revoke_attestation(
+    revoked = revoke_attestation(
         db_session(), jti, reason=args["reason"], actor=f"client:{client.id}:{client.name}"
     )
     metrics.count_status_change("revoked")

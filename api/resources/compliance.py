@@ -24,8 +24,9 @@ from api.auth import require_role
 from api.db import db_session
 from api.resources.base import Blueprint
 from api.resources.profiles import RuleLabelSchema, installed_profiles
-from ledger.compliance import evaluate, ledger_state, resolve_frame
-from ledger.services import find_person_id
+from ledger.compliance.evaluation import evaluate, ledger_state
+from ledger.compliance.facts import resolve_frame
+from ledger.entries.people import find_person_id
 
 blp = Blueprint(
     "compliance",

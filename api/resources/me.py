@@ -22,11 +22,11 @@ from api.resources import attestations as attestation_api
 from api.resources.base import Blueprint
 from api.resources.compliance import ComplianceRequestSchema, ComplianceSchema
 from api.resources.transcripts import TranscriptSchema, transcript_response
-from ledger import attestations
-from ledger.compliance import evaluate
+from ledger.attestations.issuance import Issued, issue_attestation
+from ledger.compliance.catalogue import catalogue
+from ledger.compliance.evaluation import evaluate
+from ledger.compliance.transcripts import build_transcript
 from ledger.errors import KeyEncryptionKeyError, SigningKeyError
-from ledger.profiles import catalogue
-from ledger.transcripts import build_transcript
 
 blp = Blueprint(
     "me",
@@ -109,7 +109,7 @@ def my_compliance(args: dict[str, Any]) -> Response:
 
 def issue_for_person(
     person_id: str, profile: str, as_of: dt.date | None, application_ref: str | None = None
-) -> attestations.Issued:
+) -> Issued:
     """Issue an attestation the individual asked for (the API and the printable proof).
 
     Raises:
@@ -117,7 +117,7 @@ def issue_for_person(
     """
     attestation_api._ensure_dev_key()
     try:
-        return attestations.issue_attestation(
+        return issue_attestation(
             db_session(),
             person_id,
             profile,

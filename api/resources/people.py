@@ -12,8 +12,8 @@ import marshmallow as ma
 from api.auth import require_role
 from api.db import db_session
 from api.resources.base import Blueprint
-from ledger.people import mask_id_number
-from ledger.services import find_person_id
+from ledger.entries.people import find_person_id
+from ledger.values.id_numbers import mask_id_number
 
 blp = Blueprint(
     "people",

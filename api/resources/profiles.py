@@ -9,8 +9,8 @@ import marshmallow as ma
 from api.auth import require_role
 from api.errors import Problem
 from api.resources.base import Blueprint
+from ledger.compliance.catalogue import Catalogue, catalogue
 from ledger.errors import ProfileError
-from ledger.profiles import Catalogue, catalogue
 
 blp = Blueprint(
     "profiles",

@@ -21,10 +21,11 @@ from api.db import db_session
 from api.errors import Problem
 from api.idempotency import IdempotencyHeaderSchema, idempotent
 from api.resources.base import Blueprint
-from ledger.credentials import ClientInfo
-from ledger.records import COURSE_LIMITS, MAX_EXTERNAL_ID, MAX_NAME
-from ledger.services import MAX_BATCH, Status, append_records, reverse_record
-from ledger.values import Category
+from ledger.access.clients import ClientInfo
+from ledger.entries.append import MAX_BATCH, Status, append_records
+from ledger.entries.records import COURSE_LIMITS, MAX_EXTERNAL_ID, MAX_NAME
+from ledger.entries.reversal import reverse_record
+from ledger.values.categories import Category
 
 blp = Blueprint(
     "records",

@@ -13,13 +13,9 @@ import marshmallow as ma
 from api.auth import require_role
 from api.db import db_session
 from api.resources.base import Blueprint
-from ledger.sync_state import (
-    QuarantineInfo,
-    list_quarantine,
-    list_runs,
-    mask_text,
-    sync_status,
-)
+from ledger.sync.quarantine import QuarantineInfo, list_quarantine
+from ledger.sync.runs import list_runs, sync_status
+from ledger.values.id_numbers import mask_text
 
 blp = Blueprint(
     "sync",

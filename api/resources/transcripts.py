@@ -18,7 +18,7 @@ from api.db import db_session
 from api.errors import Problem
 from api.identity import looks_like_jwt, session_person
 from api.resources.base import Blueprint
-from ledger.transcripts import Transcript, build_transcript
+from ledger.compliance.transcripts import Transcript, build_transcript
 
 blp = Blueprint(
     "transcripts",

@@ -5,7 +5,7 @@ Revises:
 Create Date: 2026-11-21
 
 People, sources, the append-only entries, and the records and balances derived from them.
-Hours are stored as integer tenths (see ledger.db.Hours).
+Hours are stored as integer tenths (see ledger.db.types.Hours).
 """
 
 from collections.abc import Sequence

@@ -4,7 +4,7 @@ Revision ID: 0004
 Revises: 0003
 Create Date: 2026-11-21
 
-Cursors, runs, quarantined records and leases of the platform sync (ledger/sync_state.py).
+Cursors, runs, quarantined records and leases of the platform sync (ledger/sync/).
 """
 
 from collections.abc import Sequence

@@ -10,8 +10,10 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from api.app import create_app
-from ledger.credentials import create_client
+from ledger.access.clients import create_client
+from ledger.attestations import key_encryption, signing_keys
 from tests.factories import city_source
+from tests.integration.ledger.attestations.helpers import ISSUER
 
 
 @pytest.fixture
@@ -59,3 +61,19 @@ def make_key(app_session: Session) -> Callable[..., str]:
         return key
 
     return make
+
+
+@pytest.fixture
+def kek(monkeypatch: pytest.MonkeyPatch) -> bytes:
+    """A key-encryption key (and the test issuer) in the environment. Tests whose app must see
+    it from the start request it before ``app`` (``pytest.mark.usefixtures("kek")``)."""
+    text = key_encryption.new_kek_text()
+    monkeypatch.setenv(key_encryption.KEK_ENV, text)
+    monkeypatch.setenv("CEHOURS_ISSUER", ISSUER)
+    return key_encryption.parse_kek(text)
+
+
+@pytest.fixture
+def active_key(session: Session, kek: bytes) -> signing_keys.KeyInfo:
+    """An active signing key, sealed under :func:`kek`."""
+    return signing_keys.create_key(session, kek, actor="ops@test")

@@ -8,7 +8,7 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
-from ledger.db import make_engine
+from ledger.db.engine import make_engine
 from ledger.schema import alembic_config, current_revision, head_revision, metadata
 
 
@@ -51,9 +51,10 @@ def test_downgrade_to_base_and_upgrade_again(db_url: str) -> None:
 def test_0005_keeps_a_populated_ledger_whole_both_ways(db_url: str) -> None:
     """0005 rebuilds entries, records and balances on SQLite (dropping constraints), with rows
     that reference one another: every row, hash and trigger survives, up and down."""
-    from ledger.db import make_session_factory
-    from ledger.services import append_records, reverse_record
-    from ledger.verify import verify_ledger
+    from ledger.db.engine import make_session_factory
+    from ledger.entries.append import append_records
+    from ledger.entries.audit import verify_ledger
+    from ledger.entries.reversal import reverse_record
     from tests.factories import city_source, record
 
     config = alembic_config(db_url)

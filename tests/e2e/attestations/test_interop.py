@@ -20,8 +20,8 @@ from sqlalchemy.orm import Session
 from werkzeug.serving import make_server
 
 from api.app import create_app
-from ledger import signing
-from ledger.credentials import create_client
+from ledger.access.clients import create_client
+from ledger.attestations import key_encryption, signing_keys
 from tests.factories import city_source, id_number, record
 
 ISSUER = "https://cehours.e2e/"
@@ -31,8 +31,8 @@ ISSUER = "https://cehours.e2e/"
 def service(
     sqlite_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[tuple[str, dict[str, str], Session, bytes]]:
-    kek_text = signing.new_kek_text()
-    monkeypatch.setenv(signing.KEK_ENV, kek_text)
+    kek_text = key_encryption.new_kek_text()
+    monkeypatch.setenv(key_encryption.KEK_ENV, kek_text)
     monkeypatch.setenv("CEHOURS_ISSUER", ISSUER)
     app = create_app({"DATABASE_URL": sqlite_url})
     server = make_server("127.0.0.1", 0, app, threaded=True)
@@ -46,7 +46,12 @@ def service(
             )[1]
             for role in ("platform", "filing", "admin")
         }
-        yield f"http://127.0.0.1:{server.server_port}", keys, session, signing.parse_kek(kek_text)
+        yield (
+            f"http://127.0.0.1:{server.server_port}",
+            keys,
+            session,
+            key_encryption.parse_kek(kek_text),
+        )
     server.shutdown()
     thread.join(5)
     app.extensions["cehours"].engine.dispose()
@@ -77,7 +82,7 @@ def test_jwcrypto_verifies_our_token_with_only_the_published_jwks(
     service: tuple[str, dict[str, str], Session, bytes], alg: str
 ) -> None:
     base, keys, session, kek = service
-    signing.create_key(session, kek, actor="ops", alg=alg)
+    signing_keys.create_key(session, kek, actor="ops", alg=alg)
     issued = _issue(base, keys, "a")
     key_set = jw_jwk.JWKSet.from_json(
         requests.get(f"{base}/.well-known/jwks.json", timeout=10).text
@@ -100,7 +105,7 @@ def test_jwcrypto_refuses_a_doctored_token(
     service: tuple[str, dict[str, str], Session, bytes],
 ) -> None:
     base, keys, session, kek = service
-    signing.create_key(session, kek, actor="ops")
+    signing_keys.create_key(session, kek, actor="ops")
     issued = _issue(base, keys, "a")
     header, payload, signature = issued["token"].split(".")
     key_set = jw_jwk.JWKSet.from_json(
@@ -128,7 +133,7 @@ def test_cehours_verify_against_the_running_service(
     service: tuple[str, dict[str, str], Session, bytes],
 ) -> None:
     base, keys, session, kek = service
-    signing.create_key(session, kek, actor="ops")
+    signing_keys.create_key(session, kek, actor="ops")
     issued = _issue(base, keys, "a")
     jwks_url = f"{base}/.well-known/jwks.json"
     common = ["--jwks", jwks_url, "--issuer", ISSUER, "--check-status", base]
@@ -157,7 +162,7 @@ def test_the_readme_pyjwt_example_verifies_a_live_token(
     service: tuple[str, dict[str, str], Session, bytes], capsys: pytest.CaptureFixture[str]
 ) -> None:
     base, keys, session, kek = service
-    signing.create_key(session, kek, actor="ops")
+    signing_keys.create_key(session, kek, actor="ops")
     issued = _issue(base, keys, "a")
     code = _readme_example()
     assert len(code.strip().splitlines()) <= 14

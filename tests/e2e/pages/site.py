@@ -16,10 +16,11 @@ from sqlalchemy.orm import Session
 from werkzeug.serving import make_server
 
 from api.app import create_app
-from ledger import signing
-from ledger.credentials import create_client
-from ledger.identity import DevIdentityProvider
-from ledger.services import append_records, find_person_id
+from ledger.access.clients import create_client
+from ledger.access.dev_identity import DevIdentityProvider
+from ledger.attestations import key_encryption, signing_keys
+from ledger.entries.append import append_records
+from ledger.entries.people import find_person_id
 from tests.factories import city_source, id_number, province_source, record
 
 ISSUER = "https://cehours.e2e/"
@@ -95,8 +96,8 @@ def running_site(
     db_url: str, var: Path, monkeypatch: pytest.MonkeyPatch, **config: Any
 ) -> Iterator[Site]:
     """Serve the app on a free loopback port until the block ends."""
-    kek_text = signing.new_kek_text()
-    monkeypatch.setenv(signing.KEK_ENV, kek_text)
+    kek_text = key_encryption.new_kek_text()
+    monkeypatch.setenv(key_encryption.KEK_ENV, kek_text)
     monkeypatch.setenv("CEHOURS_ISSUER", ISSUER)
     settings = {
         "DATABASE_URL": db_url,
@@ -112,7 +113,7 @@ def running_site(
     thread.start()
     try:
         with app.extensions["cehours"].sessions() as session:
-            signing.create_key(session, signing.parse_kek(kek_text), actor="test")
+            signing_keys.create_key(session, key_encryption.parse_kek(kek_text), actor="test")
             me, other = seed(session)
             keys = {
                 role: create_client(

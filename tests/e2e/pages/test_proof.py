@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from ledger.credentials import create_client
+from ledger.access.clients import create_client
 from tests.e2e.pages.site import ME, Site, csrf
 
 TOOLS = ("pdftoppm", "pdftotext", "zbarimg")

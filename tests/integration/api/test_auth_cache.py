@@ -17,7 +17,8 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from api.app import create_app
-from ledger.credentials import Client, create_client, hash_key, new_key
+from ledger.access.clients import create_client, hash_key, new_key
+from ledger.access.tables import Client
 from tests.integration.api.conftest import bearer
 
 MakeApp = Callable[[float], Flask]

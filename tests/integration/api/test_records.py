@@ -11,8 +11,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ledger.credentials import list_clients, revoke_client
-from ledger.models import Entry
+from ledger.access.clients import list_clients, revoke_client
+from ledger.entries.tables import Entry
 from tests.factories import id_number, province_source, record
 from tests.integration.api.conftest import bearer
 

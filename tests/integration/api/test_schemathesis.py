@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 
 from api.app import create_app
 from api.openapi import openapi_document
-from ledger.credentials import create_client
+from ledger.access.clients import create_client
 from tests.factories import city_source
 
 CHECKS = [

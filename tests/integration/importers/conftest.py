@@ -7,8 +7,8 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy.orm import Session
 
-from ledger.db import make_engine, make_session_factory
-from ledger.sources import add_source
+from ledger.db.engine import make_engine, make_session_factory
+from ledger.entries.sources import add_source
 from tests.integration.importers.fake_platform import TOKEN, TOKEN_ENV, FakePlatform, served
 from tests.integration.importers.helpers import SOURCE, seed
 

@@ -12,8 +12,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from importers.mapping import STANDARD_CATEGORY_LABELS, normalise_date
-from ledger.models import Entry, Person, Record
-from ledger.verify import verify_ledger
+from ledger.entries.audit import verify_ledger
+from ledger.entries.tables import Entry, Person, Record
 from tests.factories import id_number
 from tests.integration.importers.fake_platform import FakePlatform
 

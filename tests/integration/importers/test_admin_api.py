@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from api.app import create_app
 from importers.runner import sync_source
-from ledger.credentials import create_client
+from ledger.access.clients import create_client
 from tests.integration.importers.conftest import make_source
 from tests.integration.importers.fake_platform import FakePlatform
 from tests.integration.importers.test_quarantine import BAD_ID

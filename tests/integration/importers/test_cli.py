@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from sqlalchemy.orm import Session
 
 from api.cli import main
-from ledger.sync_state import acquire_lease
+from ledger.sync.leases import acquire_lease
 from tests.factories import id_number
 from tests.integration.importers.conftest import make_source
 from tests.integration.importers.fake_platform import FakePlatform
@@ -125,7 +125,7 @@ def test_import_reads_a_gb18030_csv_with_a_yaml_mapping(
 def test_sync_configure_checks_and_stores_a_pull_configuration(
     cli: CliRunner, sqlite_session: Session, cursor_platform: FakePlatform, tmp_path: Path
 ) -> None:
-    from ledger.sources import get_source
+    from ledger.entries.sources import get_source
     from tests.factories import city_source
 
     source = city_source(sqlite_session)

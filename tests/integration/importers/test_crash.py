@@ -12,7 +12,7 @@ import time
 from sqlalchemy.orm import Session
 
 from importers.runner import sync_source
-from ledger.sync_state import get_cursor, list_runs
+from ledger.sync.runs import get_cursor, list_runs
 from tests.integration.importers.fake_platform import FakePlatform
 from tests.integration.importers.helpers import assert_ledger_matches
 
@@ -22,7 +22,7 @@ CHILD = textwrap.dedent(
     """
     import os, sys
     import importers.runner as runner
-    from ledger.db import make_engine, make_session_factory
+    from ledger.db.engine import make_engine, make_session_factory
 
     real = runner.record_page
     calls = []
@@ -55,7 +55,7 @@ def test_dying_between_committing_a_page_and_its_cursor_loses_and_repeats_nothin
     assert get_cursor(session, cursor_source) == {"cursor": "10"}
 
     # The dead child's lease is left behind; once it expires a new sync takes over.
-    from ledger.sync_state import SyncLease
+    from ledger.sync.tables import SyncLease
 
     with session.begin():
         lease = session.get(SyncLease, cursor_source)

@@ -16,10 +16,10 @@ from sqlalchemy.orm import Session
 from importers.errors import ConfigError, FileFormatError
 from importers.files import detect_encoding
 from importers.runner import import_file
-from ledger.models import Entry, Record
-from ledger.sources import set_source_config
-from ledger.sync_state import list_quarantine
-from ledger.verify import verify_ledger
+from ledger.entries.audit import verify_ledger
+from ledger.entries.sources import set_source_config
+from ledger.entries.tables import Entry, Record
+from ledger.sync.quarantine import list_quarantine
 from tests.factories import city_source, id_number
 
 HEADERS = ["记录编号", "身份证号", "姓名", "课程类别", "学时", "完成日期", "课程名称"]

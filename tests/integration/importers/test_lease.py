@@ -12,14 +12,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from importers.errors import SourceBusyError
 from importers.runner import sync_source
 from ledger.errors import LeaseLostError
-from ledger.sync_state import (
-    PageCounts,
-    acquire_lease,
-    list_runs,
-    record_page,
-    release_lease,
-    start_run,
-)
+from ledger.sync.leases import acquire_lease, release_lease
+from ledger.sync.runs import PageCounts, list_runs, record_page, start_run
 from tests.integration.importers.fake_platform import FakePlatform
 from tests.integration.importers.helpers import assert_ledger_matches
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from importers.runner import sync_source
-from ledger.sync_state import list_quarantine, sync_status
+from ledger.sync.quarantine import list_quarantine
+from ledger.sync.runs import sync_status
 from tests.factories import id_number
 from tests.integration.importers.fake_platform import FakePlatform
 from tests.integration.importers.helpers import assert_ledger_matches, platform_record

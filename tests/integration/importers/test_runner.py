@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 
 from importers.errors import ConfigError, CredentialsError
 from importers.runner import sync_source
-from ledger.models import Entry
-from ledger.sync_state import get_cursor, list_runs
+from ledger.entries.tables import Entry
+from ledger.sync.runs import get_cursor, list_runs
 from tests.integration.importers.conftest import make_source
 from tests.integration.importers.fake_platform import TOKEN_ENV, FakePlatform
 from tests.integration.importers.helpers import SOURCE, assert_ledger_matches, platform_record
@@ -209,7 +209,7 @@ def test_a_source_without_pull_configuration_cannot_be_synced(
     lite_session: Session, cursor_platform: FakePlatform
 ) -> None:
     make_source(lite_session, cursor_platform)
-    from ledger.sources import set_source_config
+    from ledger.entries.sources import set_source_config
 
     set_source_config(lite_session, SOURCE, None)
 

@@ -11,9 +11,10 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from importers.scheduler import SyncScheduler, run_scheduled_sync
-from ledger.db import make_engine, make_session_factory
-from ledger.sources import set_source_config
-from ledger.sync_state import acquire_lease, list_runs
+from ledger.db.engine import make_engine, make_session_factory
+from ledger.entries.sources import set_source_config
+from ledger.sync.leases import acquire_lease
+from ledger.sync.runs import list_runs
 from tests.integration.importers.conftest import make_source
 from tests.integration.importers.fake_platform import FakePlatform
 from tests.integration.importers.helpers import SOURCE, assert_ledger_matches

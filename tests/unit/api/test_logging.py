@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from api.app import redact
-from ledger.credentials import new_key
+from ledger.access.clients import new_key
 from tests.factories import id_number
 
 

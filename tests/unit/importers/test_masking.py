@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from ledger.sync_state import mask_payload, mask_text
+from ledger.sync.quarantine import mask_payload
+from ledger.values.id_numbers import mask_text
 
 ID = "11010519491231002X"
 MASKED = "110105********002X"

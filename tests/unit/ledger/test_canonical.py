@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ledger.canonical import canonical_bytes
-from ledger.entries import HASH_VERSION, entry_hash
+from ledger.entries.chain import HASH_VERSION, entry_hash
 
 
 def test_keys_are_sorted_and_absent_fields_left_out() -> None:
@@ -46,7 +46,7 @@ def test_entry_hash_is_versioned_and_covers_every_field() -> None:
 
 
 def test_the_append_path_hasher_equals_the_generic_one() -> None:
-    from ledger.entries import chain_hash, format_timestamp
+    from ledger.entries.chain import chain_hash, format_timestamp
 
     moment = dt.datetime(2024, 5, 1, 3, 4, 5, 678901, tzinfo=dt.UTC)
     row = {

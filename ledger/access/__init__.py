@@ -1,0 +1,1 @@
+"""Who may call: API clients and their keys, idempotency keys, individuals' identity tokens."""

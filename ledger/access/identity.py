@@ -1,0 +1,230 @@
+"""Individuals' identity: verifying the identity provider's JWT, and a development provider.
+
+The province's identity provider signs a JWT whose configured claim holds the person's resident
+ID number. We accept it only with an asymmetric signature (never ``none`` or an HMAC: the key
+we verify with is public, so an HMAC "signed" with it would prove nothing), from the configured
+issuer, for our audience, with an expiry. The ID number is then mapped to the opaque person id
+and goes no further: it is never logged and never repeated in an error message.
+
+For development and the demo, :class:`DevIdentityProvider` mints such tokens with a local
+Ed25519 key kept in ``var/``; the HTTP layer offers it only when explicitly enabled.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+from jwt.exceptions import (
+    ImmatureSignatureError,
+    InvalidAudienceError,
+    InvalidIssuerError,
+    InvalidSignatureError,
+    InvalidTokenError,
+    MissingRequiredClaimError,
+    PyJWKClientError,
+)
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ledger.db.transactions import read_transaction
+from ledger.entries.tables import Person
+from ledger.errors import IdentityConfigError, IdentityTokenError
+from ledger.values.id_numbers import mask_id_number, validate_id_number
+
+# Asymmetric algorithms only; "none" and HS* are refused whatever the configuration says.
+ASYMMETRIC_ALGORITHMS = frozenset(
+    {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
+)
+
+
+DEFAULT_ALGORITHMS = ("RS256", "ES256", "EdDSA")
+
+
+DEFAULT_ID_CLAIM = "id_number"
+
+
+DEFAULT_NAME_CLAIM = "name"
+
+
+MAX_TOKEN_LENGTH = 16_384
+
+
+@dataclass(frozen=True, slots=True)
+class IdentityConfig:
+    """How to verify the identity provider's tokens (from configuration, never from a token).
+
+    Exactly one of ``jwks_url`` and ``public_key_pem`` says where the provider's key is.
+    """
+
+    issuer: str
+    audience: str
+    algorithms: tuple[str, ...] = DEFAULT_ALGORITHMS
+    jwks_url: str | None = None
+    public_key_pem: str | None = None
+    id_claim: str = DEFAULT_ID_CLAIM
+    name_claim: str = DEFAULT_NAME_CLAIM
+    leeway: dt.timedelta = field(default=dt.timedelta(seconds=30))
+
+    def __post_init__(self) -> None:
+        problems = []
+        if not self.issuer:
+            problems.append("an issuer is required")
+        if not self.audience:
+            problems.append("an audience is required")
+        if not self.algorithms:
+            problems.append("at least one algorithm is required")
+        refused = sorted(set(self.algorithms) - ASYMMETRIC_ALGORITHMS)
+        if refused:
+            problems.append(
+                f"algorithms {refused} are not accepted: only asymmetric signatures"
+                f" ({', '.join(sorted(ASYMMETRIC_ALGORITHMS))})"
+            )
+        if (self.jwks_url is None) == (self.public_key_pem is None):
+            problems.append("give exactly one of a JWKS URL and a PEM public key")
+        if self.jwks_url is not None and not self.jwks_url.startswith(("https://", "http://")):
+            problems.append("the JWKS URL must be http(s)")
+        if not self.id_claim:
+            problems.append("the claim holding the ID number must be named")
+        if problems:
+            raise IdentityConfigError("; ".join(problems))
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """Who a verified token says the person is. ``repr`` never shows the ID number."""
+
+    id_number: str = field(repr=False)
+    name: str | None
+    subject: str | None
+    expires_at: dt.datetime
+
+    @property
+    def id_number_masked(self) -> str:
+        """The ID number as it may be shown: first six and last four characters."""
+        return mask_id_number(self.id_number)
+
+
+class IdentityVerifier:
+    """Verifies identity tokens against one :class:`IdentityConfig` (keep one per process:
+    with a JWKS URL it caches the provider's keys)."""
+
+    def __init__(self, config: IdentityConfig) -> None:
+        self.config = config
+        self._jwks: jwt.PyJWKClient | None = None
+        self._key: Any = None
+        if config.jwks_url is not None:
+            self._jwks = jwt.PyJWKClient(config.jwks_url, cache_keys=True, lifespan=300, timeout=5)
+        else:
+            assert config.public_key_pem is not None
+            try:
+                self._key = serialization.load_pem_public_key(config.public_key_pem.encode())
+            except ValueError:
+                raise IdentityConfigError("the identity provider's public key is not PEM") from None
+
+    def _signing_key(self, token: str) -> Any:
+        if self._jwks is None:
+            return self._key
+        try:
+            return self._jwks.get_signing_key_from_jwt(token).key
+        except PyJWKClientError:
+            raise IdentityTokenError(
+                "the identity token's key is not among the provider's keys"
+            ) from None
+        except InvalidTokenError:
+            raise IdentityTokenError("the identity token is malformed") from None
+
+    def verify(self, token: str, *, now: dt.datetime | None = None) -> Identity:
+        """Verify a token and return the identity it carries.
+
+        Raises:
+            IdentityTokenError: malformed, wrong algorithm, bad signature, wrong issuer or
+                audience, expired or without expiry, or without a valid ID number claim. The
+                message says which, and never quotes the token's content.
+        """
+        config = self.config
+        if not isinstance(token, str) or not token or len(token) > MAX_TOKEN_LENGTH:
+            raise IdentityTokenError("the identity token is malformed")
+        token = token.strip()
+        try:
+            header = jwt.get_unverified_header(token)
+        except InvalidTokenError:
+            raise IdentityTokenError("the identity token is malformed") from None
+        if header.get("alg") not in config.algorithms:
+            raise IdentityTokenError("the identity token's algorithm is not accepted")
+        key = self._signing_key(token)
+        moment = now or dt.datetime.now(dt.UTC)
+        try:
+            claims = jwt.decode(
+                token,
+                key,
+                algorithms=list(config.algorithms),
+                audience=config.audience,
+                issuer=config.issuer,
+                leeway=config.leeway,
+                options={"require": ["exp", "iss", "aud"], "verify_exp": False},
+            )
+        except InvalidSignatureError:
+            raise IdentityTokenError("the identity token's signature does not verify") from None
+        except MissingRequiredClaimError as exc:
+            raise IdentityTokenError(f"the identity token has no {exc.claim} claim") from None
+        except InvalidIssuerError:
+            raise IdentityTokenError("the identity token is from another issuer") from None
+        except InvalidAudienceError:
+            raise IdentityTokenError("the identity token is not meant for this service") from None
+        except ImmatureSignatureError:
+            raise IdentityTokenError("the identity token is not valid yet") from None
+        except InvalidTokenError:
+            raise IdentityTokenError("the identity token is malformed") from None
+        # Expiry is checked here, against ``now``, so that tests can verify as of a moment.
+        try:
+            expires = dt.datetime.fromtimestamp(int(claims["exp"]), dt.UTC)
+        except (TypeError, ValueError, OverflowError):
+            raise IdentityTokenError("the identity token's expiry is malformed") from None
+        if moment >= expires + config.leeway:
+            raise IdentityTokenError("the identity token has expired")
+        try:
+            number = validate_id_number(claims.get(config.id_claim))
+        except ValueError:
+            raise IdentityTokenError(
+                f"the identity token's {config.id_claim} claim is not a valid ID number"
+            ) from None
+        name = claims.get(config.name_claim)
+        subject = claims.get("sub")
+        return Identity(
+            id_number=number,
+            name=name if isinstance(name, str) else None,
+            subject=subject if isinstance(subject, str) else None,
+            expires_at=expires,
+        )
+
+    def __repr__(self) -> str:
+        return f"IdentityVerifier(issuer={self.config.issuer!r})"
+
+
+@dataclass(frozen=True, slots=True)
+class SignedIn:
+    """A verified person as pages and ``/v1/me`` see them: the opaque person id (``None`` while
+    the ledger holds no hours for them), a display name and the masked ID number."""
+
+    person_id: str | None
+    name: str | None
+    id_number_masked: str
+
+
+def sign_in(session: Session, identity: Identity) -> SignedIn:
+    """Map a verified identity to the person the ledger knows by that ID number.
+
+    A person with no hours yet is still signed in, with no person id: they see an empty
+    transcript rather than an error.
+    """
+    with read_transaction(session):
+        row = session.execute(
+            select(Person.id, Person.name).where(Person.id_number == identity.id_number)
+        ).first()
+    if row is None:
+        return SignedIn(None, identity.name, identity.id_number_masked)
+    return SignedIn(row.id, identity.name or row.name, identity.id_number_masked)

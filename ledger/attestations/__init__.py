@@ -1,0 +1,1 @@
+"""Attestations: signing keys, issuing signed results, their status, and verifying tokens."""

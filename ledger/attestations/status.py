@@ -1,0 +1,228 @@
+"""An attestation's status (valid, stale, revoked), its changes and its audit trail."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import (
+    select,
+)
+from sqlalchemy import update as sql_update
+from sqlalchemy.orm import Session
+
+from ledger.attestations.tables import (
+    ATTESTATION_EVENTS,
+    Attestation,
+    AttestationEntry,
+    AttestationEvent,
+)
+from ledger.db.transactions import read_transaction, run_with_retries, write_transaction
+from ledger.errors import (
+    AttestationStatusError,
+    UnknownAttestationError,
+    ValidationError,
+)
+
+
+class AttestationState:
+    """An attestation's status (the contract's words)."""
+
+    VALID = "valid"
+    STALE = "stale"
+    REVOKED = "revoked"
+
+
+# What the public status endpoint says; the detailed reason (which may quote a platform's or an
+# administrator's free text) stays in the audit trail and the filing system's view.
+PUBLIC_REASONS = {
+    AttestationState.VALID: "issued",
+    AttestationState.STALE: "an entry it counted was later reversed or superseded; re-issue it",
+    AttestationState.REVOKED: "revoked by the issuer",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class StatusInfo:
+    """An attestation's status as anyone may see it: no personal data."""
+
+    jti: str
+    status: str
+    reason: str
+    changed_at: dt.datetime
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready."""
+        return {
+            "jti": self.jti,
+            "status": self.status,
+            "reason": self.reason,
+            "changed_at": self.changed_at.isoformat(),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class AttestationInfo:
+    """An issued attestation as the filing system sees it."""
+
+    jti: str
+    person_id: str
+    token: str
+    compliant: bool
+    profile_id: str
+    profile_version: str
+    as_of: dt.date
+    application_ref: str | None
+    status: str
+    status_reason: str | None
+    status_changed_at: dt.datetime
+    issued_by: str
+    issued_at: dt.datetime
+    expires_at: dt.datetime
+
+
+def record_events(
+    session: Session,
+    jtis: Sequence[str],
+    event: str,
+    status: str,
+    actor: str,
+    reason: str | None,
+    at: dt.datetime,
+) -> None:
+    session.connection().execute(
+        ATTESTATION_EVENTS.insert(),
+        [
+            {"jti": j, "event": event, "status": status, "actor": actor, "reason": reason, "at": at}
+            for j in jtis
+        ],
+    )
+
+
+def mark_stale_for_entries(
+    session: Session, entry_ids: Sequence[int], *, reason: str, actor: str
+) -> int:
+    """Mark every valid attestation that counted one of ``entry_ids`` as stale, in the caller's
+    transaction (no commit here), recording an event for each. Returns how many changed.
+    """
+    if not entry_ids:
+        return 0
+    jtis = list(
+        session.scalars(
+            select(AttestationEntry.jti)
+            .join(Attestation, Attestation.jti == AttestationEntry.jti)
+            .where(
+                AttestationEntry.entry_id.in_(list(entry_ids)),
+                Attestation.status == AttestationState.VALID,
+            )
+            .distinct()
+        )
+    )
+    if not jtis:
+        return 0
+    now = dt.datetime.now(dt.UTC)
+    session.execute(
+        sql_update(Attestation)
+        .where(Attestation.jti.in_(jtis), Attestation.status == AttestationState.VALID)
+        .values(status=AttestationState.STALE, status_reason=reason, status_changed_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    record_events(session, jtis, "stale", AttestationState.STALE, actor, reason, now)
+    return len(jtis)
+
+
+def revoke_attestation(session: Session, jti: str, *, reason: str, actor: str) -> StatusInfo:
+    """Revoke an attestation (e.g. its hours were found falsified, R11); final.
+
+    Raises:
+        UnknownAttestationError: no such jti.
+        AttestationStatusError: it is already revoked.
+        ValidationError: no reason given.
+    """
+    if not isinstance(reason, str) or not reason.strip():
+        raise ValidationError({"reason": ["a reason is required"]})
+    if len(reason) > 2000:
+        raise ValidationError({"reason": ["must be at most 2000 characters"]})
+
+    def transaction() -> StatusInfo:
+        with write_transaction(session):
+            row = session.get(Attestation, jti, with_for_update=True)
+            if row is None:
+                raise UnknownAttestationError("no attestation with this jti")
+            if row.status == AttestationState.REVOKED:
+                raise AttestationStatusError("this attestation is already revoked")
+            now = dt.datetime.now(dt.UTC)
+            row.status = AttestationState.REVOKED
+            row.status_reason = reason.strip()
+            row.status_changed_at = now
+            record_events(session, [jti], "revoked", row.status, actor, reason.strip(), now)
+            return _status(row)
+
+    return run_with_retries(transaction)
+
+
+def _status(row: Attestation) -> StatusInfo:
+    return StatusInfo(row.jti, row.status, PUBLIC_REASONS[row.status], row.status_changed_at)
+
+
+def attestation_status(session: Session, jti: str) -> StatusInfo:
+    """The public status of an attestation: valid, stale or revoked, why, and since when.
+
+    Raises:
+        UnknownAttestationError: no such jti.
+    """
+    with read_transaction(session):
+        row = session.get(Attestation, jti)
+        if row is None:
+            raise UnknownAttestationError("no attestation with this jti")
+        return _status(row)
+
+
+def get_attestation(session: Session, jti: str) -> AttestationInfo:
+    """An issued attestation with its token and status (the filing system's view).
+
+    Raises:
+        UnknownAttestationError: no such jti.
+    """
+    with read_transaction(session):
+        row = session.get(Attestation, jti)
+        if row is None:
+            raise UnknownAttestationError("no attestation with this jti")
+        return AttestationInfo(
+            jti=row.jti,
+            person_id=row.person_id,
+            token=row.token,
+            compliant=row.compliant,
+            profile_id=row.profile_id,
+            profile_version=row.profile_version,
+            as_of=row.as_of,
+            application_ref=row.application_ref,
+            status=row.status,
+            status_reason=row.status_reason,
+            status_changed_at=row.status_changed_at,
+            issued_by=row.issued_by,
+            issued_at=row.issued_at,
+            expires_at=row.expires_at,
+        )
+
+
+def attestation_events(session: Session, jti: str) -> list[dict[str, Any]]:
+    """The audit trail of one attestation, oldest first."""
+    with read_transaction(session):
+        rows = session.scalars(
+            select(AttestationEvent)
+            .where(AttestationEvent.jti == jti)
+            .order_by(AttestationEvent.id)
+        )
+        return [
+            {
+                "event": r.event,
+                "status": r.status,
+                "actor": r.actor,
+                "reason": r.reason,
+                "at": r.at.isoformat(),
+            }
+            for r in rows
+        ]

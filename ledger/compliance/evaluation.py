@@ -1,0 +1,258 @@
+"""Compliance: evaluate a person's hours against a rule profile as of a date, and explain it.
+
+The evaluation is a pure function of the profile, the as-of date and the person's entries (or,
+where the source policy allows, their balances); :func:`evaluate` is the use case that reads
+them. Every entry the explanation lists says whether it counted and, if not, why.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from collections.abc import Iterable, Sequence
+from contextlib import nullcontext
+from decimal import Decimal
+
+from sqlalchemy import BigInteger, and_, bindparam, case, func, select, type_coerce
+from sqlalchemy.orm import Session, aliased
+
+from ledger.compliance.facts import BalanceFact, EntryFact, resolve_frame, tuple_new
+from ledger.compliance.judgement import judge_entries, sums_from_balances
+from ledger.compliance.profile import Profile
+from ledger.compliance.results import Evaluation, conclude
+from ledger.db.fast import driver_rows, statement_rows
+from ledger.db.transactions import read_transaction
+from ledger.entries.tables import Balance, Entry, Person, Source
+from ledger.errors import UnknownPersonError
+
+_ENTRY_COLUMNS = (
+    Entry.id,
+    Entry.kind,
+    Entry.source_id,
+    Source.kind,
+    Entry.external_id,
+    Entry.category,
+    type_coerce(Entry.hours, BigInteger),  # tenths, as stored (see ledger.db.types.Hours)
+    Entry.completed_on,
+    Entry.course_code,
+    Entry.course_title,
+    Entry.reverses_id,
+    Entry.supersedes_id,
+    Entry.reason,
+)
+
+
+@functools.lru_cache(maxsize=4096)
+def _hours(tenths: int) -> Decimal:
+    """Stored tenths as hours, exactly as :class:`ledger.db.types.Hours` reads them
+    (``Decimal("1.5")`` from 15). People's hours take few distinct values, so most rows hit the
+    memo; Decimals are
+    immutable, so sharing them is safe."""
+    return Decimal(tenths).scaleb(-1)
+
+
+# Built once: building a statement costs more than running it on a person's few hundred rows.
+_ENTRIES = (
+    select(*_ENTRY_COLUMNS)
+    .join(Source, Source.id == Entry.source_id)
+    .where(
+        Entry.person_id == bindparam("person_id"),
+        Entry.year.between(bindparam("first"), bindparam("last")),
+    )
+    .order_by(Entry.id)
+)
+
+
+_SUCCESSOR = aliased(Entry, name="successor")
+
+
+# Everything an explained evaluation reads, in one statement (one round trip, one snapshot): the
+# person's chain head and count on every row, their entries of the years asked for (none: one
+# row of nulls), and beside each reversal the credit that superseded what it reversed, if any,
+# wherever that credit is (a correction can move a completion to another year). PostgreSQL
+# costs the sub-select as if it ran for every row; it must stay cheap to plan, or the estimate
+# crosses ``jit_above_cost`` and compiling the plan takes longer than running it.
+_EXPLAINED = (
+    select(
+        Person.head_hash,
+        Person.entry_count,
+        *_ENTRY_COLUMNS,
+        case(
+            (
+                Entry.reverses_id.is_not(None),
+                # A superseding credit is a new version of the same record (same source and
+                # external id as the reversal, which copies them from the credit it reverses):
+                # found through the partial index of superseding credits (migration 0008), not
+                # by scanning the person's entries.
+                select(func.max(_SUCCESSOR.id))
+                .where(
+                    _SUCCESSOR.source_id == Entry.source_id,
+                    _SUCCESSOR.external_id == Entry.external_id,
+                    _SUCCESSOR.supersedes_id == Entry.reverses_id,
+                )
+                .scalar_subquery(),
+            )
+        ),
+    )
+    .select_from(Person)
+    .outerjoin(
+        Entry,
+        and_(
+            Entry.person_id == bindparam("person_id"),
+            Entry.year.between(bindparam("first"), bindparam("last")),
+        ),
+    )
+    .outerjoin(Source, Source.id == Entry.source_id)
+    .where(Person.id == bindparam("person_id"))
+    .order_by(Entry.id)
+)
+
+
+_PERSON = select(Person.head_hash, Person.entry_count).where(Person.id == bindparam("person_id"))
+
+
+_BALANCES = (
+    select(
+        Balance.year,
+        Balance.category,
+        Balance.source_id,
+        Source.kind,
+        type_coerce(Balance.hours, BigInteger),  # tenths, as stored
+    )
+    .join(Source, Source.id == Balance.source_id)
+    .where(
+        Balance.person_id == bindparam("person_id"),
+        Balance.year.between(bindparam("first"), bindparam("last")),
+    )
+)
+
+
+def _span(years: Iterable[int]) -> dict[str, int]:
+    # The statements read a range of years (no IN list: a prebuilt statement runs as it is, see
+    # ``driver_rows``); callers keep the years they asked for.
+    wanted = list(years)
+    return {"first": min(wanted), "last": max(wanted)}
+
+
+def _load_entries(session: Session, person_id: str, years: Sequence[int]) -> list[EntryFact]:
+    # Plain rows through the driver (see ``driver_rows``), not ORM objects: skipping the ORM's
+    # and SQLAlchemy's result machinery is a good part of an evaluation's time. Hours come as
+    # stored tenths and are turned into Decimal through a small memo (see ``_hours``).
+    wanted = set(years)
+    rows = driver_rows(session, _ENTRIES, {"person_id": person_id, **_span(wanted)})
+    return [
+        tuple_new(EntryFact, (i, k, s, sk, x, c, _hours(t), d, cc, ct, rv, sp, rs))
+        for i, k, s, sk, x, c, t, d, cc, ct, rv, sp, rs in rows
+        if d.year in wanted
+    ]
+
+
+def _read_explained(
+    session: Session, person_id: str, first: int, last: int
+) -> tuple[str | None, int, list[EntryFact], dict[int, int]]:
+    """The person's head and entry count, their entries of years ``first`` to ``last``, and for
+    each reversed credit among them the credit that superseded it (possibly another year's).
+
+    Raises:
+        UnknownPersonError: no such person.
+    """
+    rows = statement_rows(
+        session, _EXPLAINED, {"person_id": person_id, "first": first, "last": last}
+    )
+    if not rows:
+        raise UnknownPersonError("no such person")
+    head, count = rows[0][0], rows[0][1]
+    # tuple.__new__ with every field given: what EntryFact(...) does, without its Python-level
+    # constructor (a third of the cost of turning a row into a fact).
+    entries = [
+        tuple_new(EntryFact, (i, k, s, sk, x, c, _hours(t), d, cc, ct, rv, sp, rs))
+        for _, _, i, k, s, sk, x, c, t, d, cc, ct, rv, sp, rs, _ in rows
+        if i is not None
+    ]
+    # Reversed credit (the reversal's reverses_id) -> the credit that superseded it.
+    superseders = {row[12]: row[15] for row in rows if row[15] is not None}
+    return head, count, entries, superseders
+
+
+def ledger_state(session: Session, person_id: str) -> tuple[str | None, int]:
+    """The person's chain head and entry count: what an evaluation of them depends on.
+
+    Every entry of a person moves their head, so two evaluations with equal arguments at the
+    same head give the same result (callers may cache on it). Read in the caller's transaction
+    when one is open, else as a statement of its own (see :func:`ledger.db.fast.statement_rows`).
+
+    Raises:
+        UnknownPersonError: no such person.
+    """
+    rows = statement_rows(session, _PERSON, {"person_id": person_id})
+    if not rows:
+        raise UnknownPersonError("no such person")
+    return rows[0][0], rows[0][1]
+
+
+def evaluate(
+    session: Session,
+    person_id: str,
+    profile: Profile,
+    as_of: dt.date | None = None,
+    *,
+    industry_platform: bool | None = None,
+    explain: bool = True,
+) -> Evaluation:
+    """Evaluate a person against a profile as of a date (default: the profile's, else today).
+
+    With ``explain`` (the default) every entry of the window years and the year either side is
+    listed with its verdict, and the totals come from those entries. Without it only the totals
+    and rules are computed, from balances wherever the source policy allows (see
+    :func:`sums_from_balances`); both give the same outcome. ``industry_platform`` overrides the
+    profile's way of deciding whether the person's industry is managed on the industry platform.
+
+    Reads one snapshot: with the explanation one statement, a transaction of its own (see
+    :func:`ledger.db.fast.statement_rows`); without, a read transaction; or the caller's transaction
+    when one is open.
+
+    Raises:
+        UnknownPersonError: no such person.
+        ValidationError: the as-of date is before 1990.
+    """
+    frame = resolve_frame(profile, as_of)
+    if explain:
+        # One statement: its own transaction (see ``statement_rows``), or the caller's.
+        # Attestations evaluate inside their own, after locking the person's chain, so that
+        # nothing is appended between the evaluation and the record of what it counted.
+        head, count, entries, superseders = _read_explained(
+            session, person_id, min(frame.window) - 1, max(frame.window) + 1
+        )
+        judgement = judge_entries(
+            profile,
+            frame,
+            entries,
+            requested_industry=industry_platform,
+            superseders=superseders,
+        )
+        basis = "entries"
+    else:
+        context = nullcontext() if session.in_transaction() else read_transaction(session)
+        with context:  # several statements, one snapshot
+            head, count = ledger_state(session, person_id)
+            window = set(frame.window)
+            rows = driver_rows(session, _BALANCES, {"person_id": person_id, **_span(window)})
+            balances = [BalanceFact(y, c, s, k, _hours(t)) for y, c, s, k, t in rows if y in window]
+            judgement = sums_from_balances(
+                profile,
+                frame,
+                balances,
+                lambda years: _load_entries(session, person_id, years),
+                requested_industry=industry_platform,
+            )
+            basis = "balances"
+    return conclude(
+        profile,
+        frame,
+        person_id,
+        judgement,
+        explain=explain,
+        head=head,
+        count=count,
+        basis=basis,
+    )

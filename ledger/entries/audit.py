@@ -1,0 +1,153 @@
+"""``cehours ledger verify``: walk every hash chain and rebuild every balance from entries."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ledger.db.transactions import read_transaction
+from ledger.entries.chain import HASHED_FIELDS, entry_hash
+from ledger.entries.tables import Balance, Entry, Person, Record, Source
+
+MAX_PROBLEMS = 1000
+
+
+@dataclass(slots=True)
+class VerifyReport:
+    """The outcome of a verification: ``ok`` only when nothing at all was found."""
+
+    people: int = 0
+    entries: int = 0
+    balances: int = 0
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def problem(self, text: str) -> None:
+        if len(self.problems) < MAX_PROBLEMS:
+            self.problems.append(text)
+
+
+def verify_ledger(session: Session) -> VerifyReport:
+    """Check every person's chain (sequence, links, hashes, head) and every balance.
+
+    Entries are streamed in chain order, so memory stays flat however large the ledger is.
+    """
+    report = VerifyReport()
+    with read_transaction(session):
+        heads = {
+            pid: (head, count)
+            for pid, head, count in session.execute(
+                select(Person.id, Person.head_hash, Person.entry_count)
+            )
+        }
+        report.people = len(heads)
+        columns = [getattr(Entry, name) for name in ("id", "hash", *HASHED_FIELDS)]
+        stmt = select(*columns).order_by(Entry.person_id, Entry.seq)
+        current: str | None = None
+        prev_hash: str | None = None
+        expected_seq = 1
+        sums: dict[tuple[str, int, str, str], list[Decimal | int]] = defaultdict(
+            lambda: [Decimal("0.0"), 0]
+        )
+        for row in session.execute(stmt.execution_options(yield_per=5000)):
+            fields = row._asdict()
+            pid = fields["person_id"]
+            if pid != current:
+                if current is not None:
+                    _check_head(report, current, heads, prev_hash, expected_seq - 1)
+                current, prev_hash, expected_seq = pid, None, 1
+            name = f"entry {fields['id']} (person {pid}, seq {fields['seq']})"
+            if fields["seq"] != expected_seq:
+                report.problem(f"{name}: sequence gap, expected seq {expected_seq}")
+            if fields["prev_hash"] != prev_hash:
+                report.problem(f"{name}: prev_hash does not match the previous entry's hash")
+            recomputed = entry_hash(fields)
+            if recomputed != fields["hash"]:
+                report.problem(
+                    f"{name}: hash mismatch (stored {fields['hash'][:16]}..., "
+                    f"recomputed {recomputed[:16]}...): the entry was altered"
+                )
+            prev_hash = fields["hash"]
+            expected_seq = fields["seq"] + 1
+            report.entries += 1
+            key = (pid, fields["year"], fields["category"], fields["source_id"])
+            sums[key][0] += fields["hours"]
+            sums[key][1] += 1
+        if current is not None:
+            _check_head(report, current, heads, prev_hash, expected_seq - 1)
+        # One set of the people seen, not one per person: this loop is over every person.
+        seen = {k[0] for k in sums}
+        for pid, (_head, count) in heads.items():
+            if count and pid not in seen:
+                report.problem(f"person {pid}: head says {count} entries but none were found")
+
+        stored = {
+            (b.person_id, b.year, b.category, b.source_id): (b.hours, b.entry_count)
+            for b in session.scalars(select(Balance))
+        }
+        report.balances = len(stored)
+        for key in sorted(set(stored) | set(sums)):
+            want = sums.get(key, [Decimal("0.0"), 0])
+            have = stored.get(key, (Decimal("0.0"), 0))
+            if (Decimal(want[0]), int(want[1])) != (have[0], have[1]):
+                pid, year, category, source = key
+                report.problem(
+                    f"balance of person {pid}, {year}, {category}, source {source}: stored "
+                    f"{have[0]} h over {have[1]} entries, entries give {want[0]} h over {want[1]}"
+                )
+        orphans = session.scalar(
+            select(func.count())
+            .select_from(Record)
+            .outerjoin(Entry, Entry.id == Record.entry_id)
+            .where(
+                (Entry.id.is_(None))
+                | (Entry.external_id != Record.external_id)
+                | (Entry.source_id != Record.source_id)
+            )
+        )
+        if orphans:
+            report.problem(f"{orphans} records point at an entry of another record or none")
+        _check_references(session, report)
+    return report
+
+
+def _check_references(session: Session, report: VerifyReport) -> None:
+    """Every entry, record and balance names a person and a source that exist.
+
+    The database holds no foreign keys for these (each would be a locked read per appended
+    entry, see migration 0005); rows of people and sources cannot be deleted or renumbered, so
+    only a write that bypassed the ledger's code could leave a dangling name, and this finds it.
+    """
+    for model in (Entry, Record, Balance):
+        table = model.__tablename__
+        for column, parent in ((model.person_id, Person.id), (model.source_id, Source.id)):
+            dangling = session.scalar(
+                select(func.count())
+                .select_from(model)
+                .where(~select(parent).where(parent == column).exists())
+            )
+            if dangling:
+                what = column.key.removesuffix("_id")
+                report.problem(f"{dangling} {table} name a {what} that does not exist")
+
+
+def _check_head(
+    report: VerifyReport,
+    pid: str,
+    heads: dict[str, tuple[str | None, int]],
+    last_hash: str | None,
+    last_seq: int,
+) -> None:
+    head, count = heads.get(pid, (None, 0))
+    if head != last_hash or count != last_seq:
+        report.problem(
+            f"person {pid}: chain head says {count} entries ending {str(head)[:16]}..., "
+            f"the chain has {last_seq} ending {str(last_hash)[:16]}..."
+        )

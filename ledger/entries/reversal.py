@@ -1,0 +1,114 @@
+"""Reversals: cancelling one credit, by record or by entry."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from ledger.attestations.status import mark_stale_for_entries
+from ledger.db.transactions import run_with_retries, write_transaction
+from ledger.entries.chain import EntryKind
+from ledger.entries.storage import Pending, flush, lock_people, reversal_row, utc_now
+from ledger.entries.tables import Entry, Record
+from ledger.errors import (
+    ReversalError,
+    UnknownEntryError,
+    UnknownRecordError,
+    ValidationError,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ReversalResult:
+    """A reversal appended: its entry, the credit it cancels, and how many attestations that
+    had counted the credit became stale (callers count them in their metrics)."""
+
+    entry_id: int
+    reversed_entry_id: int
+    person_id: str
+    stale_attestations: int = 0
+
+
+def reverse_record(
+    session: Session, source_id: str, external_id: str, *, reason: str, actor: str
+) -> ReversalResult:
+    """Reverse the current credit of a source's record.
+
+    Raises:
+        UnknownRecordError: the source holds no record with this external id.
+        ReversalError: the record is already reversed.
+        ValidationError: the reason is empty.
+    """
+    _check_reason(reason)
+
+    def transaction() -> ReversalResult:
+        with write_transaction(session):
+            record = session.scalars(
+                select(Record)
+                .where(Record.source_id == source_id, Record.external_id == external_id)
+                .with_for_update()
+            ).one_or_none()
+            if record is None:
+                raise UnknownRecordError("no record with this external_id for this source")
+            if record.status != "active":
+                raise ReversalError("this record is already reversed")
+            result = _reverse(session, record.entry_id, reason, actor)
+            record.status = "reversed"
+            record.updated_at = utc_now()
+            return result
+
+    return run_with_retries(transaction)
+
+
+def reverse_entry(session: Session, entry_id: int, *, reason: str, actor: str) -> ReversalResult:
+    """Reverse one credit entry by id (an operator's correction).
+
+    Raises:
+        UnknownEntryError: no such entry.
+        ReversalError: the entry is a reversal, or already reversed.
+        ValidationError: the reason is empty.
+    """
+    _check_reason(reason)
+
+    def transaction() -> ReversalResult:
+        with write_transaction(session):
+            result = _reverse(session, entry_id, reason, actor)
+            session.execute(
+                update(Record)
+                .where(Record.entry_id == entry_id)
+                .values(status="reversed", updated_at=utc_now())
+            )
+            return result
+
+    return run_with_retries(transaction)
+
+
+def _check_reason(reason: str) -> None:
+    if not isinstance(reason, str) or not reason.strip():
+        raise ValidationError({"reason": ["a reason is required"]})
+    if len(reason) > 2000:
+        raise ValidationError({"reason": ["must be at most 2000 characters"]})
+
+
+def _reverse(session: Session, entry_id: int, reason: str, actor: str) -> ReversalResult:
+    target = session.get(Entry, entry_id)
+    if target is None:
+        raise UnknownEntryError(f"no entry {entry_id}")
+    if target.kind == EntryKind.REVERSAL:
+        raise ReversalError(f"entry {entry_id} is a reversal; a reversal cannot be reversed")
+    already = session.scalar(select(Entry.id).where(Entry.reverses_id == entry_id))
+    if already is not None:
+        raise ReversalError(f"entry {entry_id} is already reversed by entry {already}")
+    chains = lock_people(session, [target.person_id])
+    pending = Pending(utc_now())
+    pending.add(chains[target.person_id], reversal_row(target, reason.strip(), actor))
+    (new_id,) = flush(session, pending)
+    stale = mark_stale_for_entries(
+        session,
+        [entry_id],
+        reason=f"an entry it counted was reversed: {reason.strip()}",
+        actor=actor,
+    )
+    return ReversalResult(new_id, entry_id, target.person_id, stale)

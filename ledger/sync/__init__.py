@@ -1,0 +1,1 @@
+"""The ledger side of syncing platforms: cursors, runs, quarantine and leases."""

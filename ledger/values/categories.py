@@ -1,0 +1,33 @@
+"""The three hour categories (科目) and their Chinese labels."""
+
+from __future__ import annotations
+
+import enum
+
+
+class Category(enum.StrEnum):
+    """The three hour categories (科目)."""
+
+    SPECIALISED = "specialised"  # 专业科目
+    INDUSTRY_PUBLIC = "industry_public"  # 行业公需科目
+    GENERAL_PUBLIC = "general_public"  # 一般公需科目
+
+
+CATEGORY_LABELS_ZH = {
+    Category.SPECIALISED: "专业科目",
+    Category.INDUSTRY_PUBLIC: "行业公需科目",
+    Category.GENERAL_PUBLIC: "一般公需科目",
+}
+
+
+def parse_category(value: object) -> Category:
+    """Parse a category key.
+
+    Raises:
+        ValueError: naming the allowed values.
+    """
+    try:
+        return Category(str(value)) if isinstance(value, str) else Category("")
+    except ValueError:
+        allowed = ", ".join(c.value for c in Category)
+        raise ValueError(f"category must be one of {allowed}") from None

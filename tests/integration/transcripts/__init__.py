@@ -1,1 +1,0 @@
-"""Tests of integration/transcripts."""

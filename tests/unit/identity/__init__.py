@@ -1,1 +1,0 @@
-"""Tests of identity-token verification and the development identity provider."""

@@ -1,0 +1,77 @@
+"""Domain values: hours as one-place decimals, categories, completion dates in Asia/Shanghai."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+
+from ledger.values.categories import Category, parse_category
+from ledger.values.dates import parse_completed_on, today_in_business_tz
+from ledger.values.hours import format_hours, parse_hours
+
+TODAY = dt.date(2026, 11, 21)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [("1.5", "1.5"), (12, "12.0"), ("200", "200.0"), (Decimal("0.1"), "0.1"), (" 3.0 ", "3.0")],
+)
+def test_hours_accept_decimal_strings_and_integers(raw: object, expected: str) -> None:
+    assert format_hours(parse_hours(raw)) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        (1.5, "not a binary float"),
+        (True, "not a binary float"),
+        ("-1", "greater than 0"),
+        ("0", "greater than 0"),
+        ("1.25", "at most one decimal place"),
+        ("200.1", "at most 200"),
+        ("abc", "decimal number"),
+        ("", "decimal number"),
+        ("NaN", "finite"),
+        ("1e400", "at most 200"),
+        (None, "decimal number"),
+        ([1], "decimal number"),
+    ],
+)
+def test_bad_hours_are_refused_with_a_reason(raw: object, reason: str) -> None:
+    with pytest.raises(ValueError, match=reason):
+        parse_hours(raw)
+
+
+def test_hours_with_trailing_zero_places_are_one_place() -> None:
+    assert parse_hours("2.50") == Decimal("2.5")
+
+
+def test_categories_are_the_three_keys() -> None:
+    assert parse_category("general_public") is Category.GENERAL_PUBLIC
+    with pytest.raises(ValueError, match="one of specialised"):
+        parse_category("专业科目")
+
+
+def test_completion_year_is_decided_in_asia_shanghai() -> None:
+    # 2020-12-31 17:30 UTC is 2021-01-01 01:30 in Beijing: a 2021 completion.
+    assert parse_completed_on("2020-12-31T17:30:00Z", today=TODAY) == dt.date(2021, 1, 1)
+    assert parse_completed_on("2020-12-31T15:30:00+00:00", today=TODAY) == dt.date(2020, 12, 31)
+    assert parse_completed_on("2020-12-31T23:59:00", today=TODAY) == dt.date(2020, 12, 31)
+
+
+def test_future_and_pre_1990_dates_are_refused() -> None:
+    with pytest.raises(ValueError, match="future"):
+        parse_completed_on("2026-11-22", today=TODAY)
+    with pytest.raises(ValueError, match="before 1990"):
+        parse_completed_on("1989-12-31", today=TODAY)
+    with pytest.raises(ValueError, match="YYYY-MM-DD"):
+        parse_completed_on("2024-02-30", today=TODAY)
+    with pytest.raises(ValueError, match="YYYY-MM-DD"):
+        parse_completed_on(20240101, today=TODAY)
+
+
+def test_today_is_shanghai_today() -> None:
+    late_utc = dt.datetime(2026, 12, 31, 17, 0, tzinfo=dt.UTC)
+    assert today_in_business_tz(late_utc) == dt.date(2027, 1, 1)
