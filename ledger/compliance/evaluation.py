@@ -8,23 +8,23 @@ them. Every entry the explanation lists says whether it counted and, if not, why
 from __future__ import annotations
 
 import datetime as dt
-import functools
 from collections.abc import Iterable, Sequence
 from contextlib import nullcontext
-from decimal import Decimal
+from typing import NamedTuple
 
-from sqlalchemy import BigInteger, and_, bindparam, case, func, select, type_coerce
+from sqlalchemy import and_, bindparam, case, func, select
 from sqlalchemy.orm import Session, aliased
 
-from ledger.compliance.facts import BalanceFact, EntryFact, resolve_frame, tuple_new
+from ledger.compliance.facts import BalanceFact, EntryFact, resolve_frame
 from ledger.compliance.judgement import judge_entries, sums_from_balances
 from ledger.compliance.profile import Profile
 from ledger.compliance.results import Evaluation, conclude
-from ledger.db.fast import driver_rows, statement_rows
+from ledger.db import fast
 from ledger.db.transactions import read_transaction
 from ledger.entries.tables import Balance, Entry, Person, Source
 from ledger.errors import UnknownPersonError
 
+# The columns of an EntryFact, in its order.
 _ENTRY_COLUMNS = (
     Entry.id,
     Entry.kind,
@@ -32,7 +32,7 @@ _ENTRY_COLUMNS = (
     Source.kind,
     Entry.external_id,
     Entry.category,
-    type_coerce(Entry.hours, BigInteger),  # tenths, as stored (see ledger.db.types.Hours)
+    Entry.hours,
     Entry.completed_on,
     Entry.course_code,
     Entry.course_title,
@@ -42,37 +42,43 @@ _ENTRY_COLUMNS = (
 )
 
 
-@functools.lru_cache(maxsize=4096)
-def _hours(tenths: int) -> Decimal:
-    """Stored tenths as hours, exactly as :class:`ledger.db.types.Hours` reads them
-    (``Decimal("1.5")`` from 15). People's hours take few distinct values, so most rows hit the
-    memo; Decimals are
-    immutable, so sharing them is safe."""
-    return Decimal(tenths).scaleb(-1)
+class LedgerState(NamedTuple):
+    """A person's chain head and entry count: the state an evaluation is computed from."""
+
+    head_hash: str | None
+    entry_count: int
+
+
+class ExplainedRow(NamedTuple):
+    """A row of :data:`_EXPLAINED`: the person's state, one entry (all ``None`` when the person
+    has none in the years read), and for a reversal the credit that superseded what it
+    reversed."""
+
+    head_hash: str | None
+    entry_count: int
+    entry: EntryFact
+    successor_id: int | None
 
 
 # Built once: building a statement costs more than running it on a person's few hundred rows.
-_ENTRIES = (
+_ENTRIES = fast.Query(
     select(*_ENTRY_COLUMNS)
     .join(Source, Source.id == Entry.source_id)
     .where(
         Entry.person_id == bindparam("person_id"),
         Entry.year.between(bindparam("first"), bindparam("last")),
     )
-    .order_by(Entry.id)
+    .order_by(Entry.id),
+    EntryFact,
 )
-
-
 _SUCCESSOR = aliased(Entry, name="successor")
-
-
 # Everything an explained evaluation reads, in one statement (one round trip, one snapshot): the
 # person's chain head and count on every row, their entries of the years asked for (none: one
 # row of nulls), and beside each reversal the credit that superseded what it reversed, if any,
 # wherever that credit is (a correction can move a completion to another year). PostgreSQL
 # costs the sub-select as if it ran for every row; it must stay cheap to plan, or the estimate
 # crosses ``jit_above_cost`` and compiling the plan takes longer than running it.
-_EXPLAINED = (
+_EXPLAINED = fast.Query(
     select(
         Person.head_hash,
         Person.entry_count,
@@ -104,90 +110,74 @@ _EXPLAINED = (
     )
     .outerjoin(Source, Source.id == Entry.source_id)
     .where(Person.id == bindparam("person_id"))
-    .order_by(Entry.id)
+    .order_by(Entry.id),
+    ExplainedRow,
 )
-
-
-_PERSON = select(Person.head_hash, Person.entry_count).where(Person.id == bindparam("person_id"))
-
-
-_BALANCES = (
-    select(
-        Balance.year,
-        Balance.category,
-        Balance.source_id,
-        Source.kind,
-        type_coerce(Balance.hours, BigInteger),  # tenths, as stored
-    )
+_PERSON = fast.Query(
+    select(Person.head_hash, Person.entry_count).where(Person.id == bindparam("person_id")),
+    LedgerState,
+)
+_BALANCES = fast.Query(
+    select(Balance.year, Balance.category, Balance.source_id, Source.kind, Balance.hours)
     .join(Source, Source.id == Balance.source_id)
     .where(
         Balance.person_id == bindparam("person_id"),
         Balance.year.between(bindparam("first"), bindparam("last")),
-    )
+    ),
+    BalanceFact,
 )
 
 
-def _span(years: Iterable[int]) -> dict[str, int]:
+def _span(person_id: str, years: Iterable[int]) -> dict[str, str | int]:
     # The statements read a range of years (no IN list: a prebuilt statement runs as it is, see
-    # ``driver_rows``); callers keep the years they asked for.
+    # ``ledger.db.fast``); callers keep the years they asked for.
     wanted = list(years)
-    return {"first": min(wanted), "last": max(wanted)}
+    return {"person_id": person_id, "first": min(wanted), "last": max(wanted)}
 
 
 def _load_entries(session: Session, person_id: str, years: Sequence[int]) -> list[EntryFact]:
-    # Plain rows through the driver (see ``driver_rows``), not ORM objects: skipping the ORM's
-    # and SQLAlchemy's result machinery is a good part of an evaluation's time. Hours come as
-    # stored tenths and are turned into Decimal through a small memo (see ``_hours``).
     wanted = set(years)
-    rows = driver_rows(session, _ENTRIES, {"person_id": person_id, **_span(wanted)})
-    return [
-        tuple_new(EntryFact, (i, k, s, sk, x, c, _hours(t), d, cc, ct, rv, sp, rs))
-        for i, k, s, sk, x, c, t, d, cc, ct, rv, sp, rs in rows
-        if d.year in wanted
-    ]
+    facts = fast.fetch(session, _ENTRIES, _span(person_id, wanted))
+    return [f for f in facts if f.completed_on.year in wanted]
 
 
 def _read_explained(
     session: Session, person_id: str, first: int, last: int
-) -> tuple[str | None, int, list[EntryFact], dict[int, int]]:
+) -> tuple[LedgerState, list[EntryFact], dict[int, int]]:
     """The person's head and entry count, their entries of years ``first`` to ``last``, and for
     each reversed credit among them the credit that superseded it (possibly another year's).
 
     Raises:
         UnknownPersonError: no such person.
     """
-    rows = statement_rows(
-        session, _EXPLAINED, {"person_id": person_id, "first": first, "last": last}
-    )
+    rows = fast.fetch_alone(session, _EXPLAINED, _span(person_id, (first, last)))
     if not rows:
         raise UnknownPersonError("no such person")
-    head, count = rows[0][0], rows[0][1]
-    # tuple.__new__ with every field given: what EntryFact(...) does, without its Python-level
-    # constructor (a third of the cost of turning a row into a fact).
-    entries = [
-        tuple_new(EntryFact, (i, k, s, sk, x, c, _hours(t), d, cc, ct, rv, sp, rs))
-        for _, _, i, k, s, sk, x, c, t, d, cc, ct, rv, sp, rs, _ in rows
-        if i is not None
-    ]
+    state = LedgerState(rows[0].head_hash, rows[0].entry_count)
+    entries = [row.entry for row in rows if row.entry.id is not None]
     # Reversed credit (the reversal's reverses_id) -> the credit that superseded it.
-    superseders = {row[12]: row[15] for row in rows if row[15] is not None}
-    return head, count, entries, superseders
+    superseders = {
+        row.entry.reverses_id: row.successor_id
+        for row in rows
+        if row.successor_id is not None and row.entry.reverses_id is not None
+    }
+    return state, entries, superseders
 
 
-def ledger_state(session: Session, person_id: str) -> tuple[str | None, int]:
+def ledger_state(session: Session, person_id: str) -> LedgerState:
     """The person's chain head and entry count: what an evaluation of them depends on.
 
     Every entry of a person moves their head, so two evaluations with equal arguments at the
     same head give the same result (callers may cache on it). Read in the caller's transaction
-    when one is open, else as a statement of its own (see :func:`ledger.db.fast.statement_rows`).
+    when one is open, else as a statement of its own (see :func:`ledger.db.fast.fetch_alone`).
 
     Raises:
         UnknownPersonError: no such person.
     """
-    rows = statement_rows(session, _PERSON, {"person_id": person_id})
+    rows = fast.fetch_alone(session, _PERSON, {"person_id": person_id})
     if not rows:
         raise UnknownPersonError("no such person")
-    return rows[0][0], rows[0][1]
+    return rows[0]
 
 
 def evaluate(
@@ -208,8 +198,8 @@ def evaluate(
     profile's way of deciding whether the person's industry is managed on the industry platform.
 
     Reads one snapshot: with the explanation one statement, a transaction of its own (see
-    :func:`ledger.db.fast.statement_rows`); without, a read transaction; or the caller's transaction
-    when one is open.
+    :func:`ledger.db.fast.fetch_alone`); without, a read transaction; or the caller's
+    transaction when one is open.
 
     Raises:
         UnknownPersonError: no such person.
@@ -217,10 +207,10 @@ def evaluate(
     """
     frame = resolve_frame(profile, as_of)
     if explain:
-        # One statement: its own transaction (see ``statement_rows``), or the caller's.
+        # One statement: its own transaction (see ``fast.fetch_alone``), or the caller's.
         # Attestations evaluate inside their own, after locking the person's chain, so that
         # nothing is appended between the evaluation and the record of what it counted.
-        head, count, entries, superseders = _read_explained(
+        state, entries, superseders = _read_explained(
             session, person_id, min(frame.window) - 1, max(frame.window) + 1
         )
         judgement = judge_entries(
@@ -234,10 +224,10 @@ def evaluate(
     else:
         context = nullcontext() if session.in_transaction() else read_transaction(session)
         with context:  # several statements, one snapshot
-            head, count = ledger_state(session, person_id)
+            state = ledger_state(session, person_id)
             window = set(frame.window)
-            rows = driver_rows(session, _BALANCES, {"person_id": person_id, **_span(window)})
-            balances = [BalanceFact(y, c, s, k, _hours(t)) for y, c, s, k, t in rows if y in window]
+            rows = fast.fetch(session, _BALANCES, _span(person_id, window))
+            balances = [b for b in rows if b.year in window]
             judgement = sums_from_balances(
                 profile,
                 frame,
@@ -252,7 +242,7 @@ def evaluate(
         person_id,
         judgement,
         explain=explain,
-        head=head,
-        count=count,
+        head=state.head_hash,
+        count=state.entry_count,
         basis=basis,
     )

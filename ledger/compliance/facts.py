@@ -51,12 +51,9 @@ class EntryFact(NamedTuple):
 REVERSAL = EntryKind.REVERSAL.value
 
 
-tuple_new = tuple.__new__
-
-
-@dataclass(frozen=True, slots=True)
-class BalanceFact:
-    """One balance row: a person's net hours of one source, year and category."""
+class BalanceFact(NamedTuple):
+    """One balance row: a person's net hours of one source, year and category (a named tuple,
+    as :class:`EntryFact`: the fast path builds them straight from rows)."""
 
     year: int
     category: str

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from decimal import Decimal
 from typing import Annotated, Any
 
@@ -28,17 +29,30 @@ class Hours(TypeDecorator[Decimal]):
     cache_ok = True
 
     def process_bind_param(self, value: Decimal | None, dialect: Dialect) -> int | None:
-        if value is None:
-            return None
-        tenths = Decimal(value) * 10
-        if tenths != tenths.to_integral_value():
-            raise ValueError("hours may have at most one decimal place")
-        return int(tenths)
+        return None if value is None else tenths_of(value)
 
     def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
-        if value is None:
-            return None
-        return (Decimal(int(value)) / 10).quantize(Decimal("0.1"))
+        return None if value is None else hours_from_tenths(int(value))
+
+
+def tenths_of(hours: Decimal | int) -> int:
+    """Hours as the integer number of tenths the ``Hours`` column stores.
+
+    Raises:
+        ValueError: the hours have more than one decimal place (they cannot be stored exactly).
+    """
+    tenths = Decimal(hours).scaleb(1)
+    if tenths != tenths.to_integral_value():
+        raise ValueError("hours may have at most one decimal place")
+    return int(tenths)
+
+
+@functools.lru_cache(maxsize=4096)
+def hours_from_tenths(tenths: int) -> Decimal:
+    """Stored tenths as hours with one decimal place (``Decimal("1.5")`` from 15, ``"2.0"`` from
+    20). Memoised: people's hours take few distinct values, so an evaluation's rows mostly hit
+    the memo; Decimals are immutable, so sharing them is safe."""
+    return Decimal(tenths).scaleb(-1)
 
 
 class UTCDateTime(TypeDecorator[dt.datetime]):
@@ -64,18 +78,8 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
 
 
 PersonId = Annotated[str, mapped_column(String(32))]
-
-
 SourceId = Annotated[str, mapped_column(String(64))]
-
-
 Sha256 = Annotated[str, mapped_column(String(64))]
-
-
 Timestamp = Annotated[dt.datetime, mapped_column(UTCDateTime())]
-
-
 HoursValue = Annotated[Decimal, mapped_column(Hours())]
-
-
 EntryId = BigInteger().with_variant(Integer(), "sqlite")

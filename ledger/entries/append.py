@@ -1,12 +1,23 @@
-"""Use cases of the ledger. Each owns its transaction and returns plain values.
+"""Appending a batch of a platform's records: the one way hours enter the ledger.
 
 The HTTP API, the importers and the CLI all append through :func:`append_records`, so a record
 is validated, deduplicated, chained and balanced the same way whichever door it came in by.
+
+One batch, one transaction, in named steps (:func:`_append_batch`):
+
+1. find and lock what the source already holds of the batch's records;
+2. find and lock the batch's people, creating the ones the ledger does not know;
+3. decide each record (:func:`decide`, the business rules: created, duplicate, conflict,
+   superseded), a pure function of the record, what is held and what came earlier in the batch;
+4. plan the entries the decisions need (credits; for a supersede a reversal and a credit);
+5. write them (:func:`ledger.entries.storage.flush`), then the records' rows, and mark stale
+   every attestation that counted a superseded credit.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import enum
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -15,37 +26,34 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from ledger.attestations.status import mark_stale_for_entries
-from ledger.db.fast import (
-    rows_by_keys,
-)
+from ledger.db import fast
 from ledger.db.transactions import run_with_retries, write_transaction
-from ledger.entries.people import new_person_ids
+from ledger.entries.chain import NewEntry
 from ledger.entries.records import RecordIn, parse_record
 from ledger.entries.storage import (
     PEOPLE,
     RECORDS,
     Chain,
     Pending,
-    credit_row,
+    RecordRow,
+    create_people,
+    credit_of,
     flush,
-    insert_people,
     insert_records,
-    lock_people,
-    reversal_row,
+    lock_chains,
+    reversal_of,
     utc_now,
 )
-from ledger.entries.tables import Entry, Record, Source
-from ledger.errors import (
-    UnknownSourceError,
-    ValidationError,
-)
+from ledger.entries.tables import Entry, Record, RecordStatus, Source
+from ledger.errors import UnknownSourceError, ValidationError
 from ledger.values.dates import today_in_business_tz
 
 MAX_BATCH = 1000
+SUPERSEDE_REASON = "superseded by corrected record"
 
 
-class Status:
-    """Per-record outcomes (the contract's names)."""
+class Status(enum.StrEnum):
+    """What became of one record of a batch (the contract's names)."""
 
     CREATED = "created"
     DUPLICATE = "duplicate"
@@ -59,14 +67,24 @@ class RecordResult:
     """What happened to one record of a batch."""
 
     external_id: str | None
-    status: str
+    status: Status
     entry_id: int | None = None
     errors: dict[str, list[str]] | None = None
     person_id: str | None = None
 
 
-class _Held(NamedTuple):
-    """A record already held: where it stands now."""
+@dataclass(frozen=True, slots=True)
+class Submitted:
+    """One record of a batch as sent: parsed, or rejected with its errors; and whether it asks
+    to replace a record held with other content."""
+
+    record: RecordIn | None
+    rejected: RecordResult | None
+    supersede: bool
+
+
+class Held(NamedTuple):
+    """A record the source already holds: where it stands now (a ``records`` row)."""
 
     external_id: str
     person_id: str
@@ -74,6 +92,43 @@ class _Held(NamedTuple):
     content_digest: str
     entry_id: int
     status: str
+
+
+class Known(NamedTuple):
+    """A person the ledger knows, found by ID number, with their chain head."""
+
+    id_number: str
+    id: str
+    head_hash: str | None
+    entry_count: int
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """What to do with one valid record of the batch (``index``: its place in the batch)."""
+
+    index: int
+    record: RecordIn
+    status: Status
+    held: Held | None = None
+    errors: dict[str, list[str]] | None = None
+
+
+@dataclass(slots=True)
+class People:
+    """The batch's people: person id by ID number, and the chains entries will be added to
+    (the batch's people and the owners of held records)."""
+
+    by_number: dict[str, str]
+    chains: dict[str, Chain]
+
+
+@dataclass(frozen=True, slots=True)
+class Planned:
+    """A decision whose new credit is pending (``credit``), for the record rows and results."""
+
+    decision: Decision
+    credit: NewEntry  # placed in its chain; given its id once written
 
 
 def append_records(
@@ -99,212 +154,225 @@ def append_records(
     """
     if len(records) > MAX_BATCH:
         raise ValidationError({"records": [f"at most {MAX_BATCH} records per batch"]})
-    today = today or today_in_business_tz()
-    parsed: list[RecordIn | RecordResult] = []
-    wants_supersede: list[bool] = []
-    for raw in records:
-        wants_supersede.append(
-            supersede or (isinstance(raw, Mapping) and raw.get("supersede") is True)
-        )
-        if isinstance(raw, RecordIn):
-            parsed.append(raw)
-            continue
-        try:
-            parsed.append(parse_record(raw, today=today))
-        except ValidationError as exc:
-            ext = raw.get("external_id") if isinstance(raw, Mapping) else None
-            parsed.append(
-                RecordResult(
-                    external_id=ext if isinstance(ext, str) else None,
-                    status=Status.REJECTED,
-                    errors=exc.errors,
-                )
-            )
+    batch = submit(records, supersede=supersede, today=today or today_in_business_tz())
 
     def transaction() -> list[RecordResult]:
         with write_transaction(session):
-            return _append(session, source_id, parsed, wants_supersede, actor)
+            return _append_batch(session, source_id, batch, actor)
 
     return run_with_retries(transaction)
 
 
-def _append(
-    session: Session,
-    source_id: str,
-    parsed: list[RecordIn | RecordResult],
-    wants_supersede: list[bool],
-    actor: str,
+def submit(
+    records: Sequence[Mapping[str, Any] | RecordIn], *, supersede: bool, today: dt.date
+) -> list[Submitted]:
+    """Parse each record of a batch (before the transaction: parsing needs no database)."""
+    batch = []
+    for raw in records:
+        wants = supersede or (isinstance(raw, Mapping) and raw.get("supersede") is True)
+        if isinstance(raw, RecordIn):
+            batch.append(Submitted(raw, None, wants))
+            continue
+        try:
+            batch.append(Submitted(parse_record(raw, today=today), None, wants))
+        except ValidationError as exc:
+            ext = raw.get("external_id") if isinstance(raw, Mapping) else None
+            rejected = RecordResult(
+                ext if isinstance(ext, str) else None, Status.REJECTED, errors=exc.errors
+            )
+            batch.append(Submitted(None, rejected, wants))
+    return batch
+
+
+def _append_batch(
+    session: Session, source_id: str, batch: list[Submitted], actor: str
 ) -> list[RecordResult]:
+    """The steps of one append, in the caller's write transaction."""
     if session.get(Source, source_id) is None:
         raise UnknownSourceError(f"unknown source {source_id!r}")
-    valid = [(i, r) for i, r in enumerate(parsed) if isinstance(r, RecordIn)]
-    results: list[RecordResult | None] = [
-        r if isinstance(r, RecordResult) else None for r in parsed
-    ]
     now = utc_now()
+    valid = [(i, s.record) for i, s in enumerate(batch) if s.record is not None]
+    held = _lock_held(session, source_id, [r for _, r in valid])
+    people = _lock_people(session, [r for _, r in valid], held, now)
+    decisions = decide_batch(valid, held, [s.supersede for s in batch])
+    pending = Pending(now)
+    planned = _plan_entries(session, pending, decisions, people, source_id, actor)
+    flush(session, pending)
+    _store_records(session, source_id, planned, now)
+    superseded = [p.decision.held for p in planned if p.decision.status == Status.SUPERSEDED]
+    mark_stale_for_entries(
+        session,
+        [h.entry_id for h in superseded if h is not None and h.status == RecordStatus.ACTIVE],
+        reason="an entry it counted was superseded",
+        actor=actor,
+    )
+    return _results(batch, decisions, planned)
 
-    # Records already held (locked first, as a reversal locks them: one order, no deadlock), and
-    # the credits that a supersede would reverse.
-    ext_ids = sorted({rec.external_id for _, rec in valid})
-    rows = rows_by_keys(
+
+def _lock_held(session: Session, source_id: str, records: list[RecordIn]) -> dict[str, Held]:
+    """The source's records already held among ``records``, by external id, locked (first, as a
+    reversal locks them: one order, no deadlock)."""
+    external_ids = sorted({r.external_id for r in records})
+    rows = fast.lookup_rows(
         session,
         RECORDS,
-        _Held._fields,
+        Held,
         "external_id",
-        ext_ids,
+        external_ids,
         where=("source_id", source_id),
         lock=True,
     )
-    held = {row[0]: _Held(*row) for row in rows}
+    return {h.external_id: h for h in rows}
 
-    # People: find and lock their chain heads in one statement, or create them.
+
+def _lock_people(
+    session: Session, records: list[RecordIn], held: dict[str, Held], now: dt.datetime
+) -> People:
+    """Find and lock the batch's people by ID number in one statement, creating the ones the
+    ledger does not know yet; and lock the owners of held records who are not in the batch
+    (a record whose ID number was corrected)."""
     names: dict[str, str] = {}
-    for _, rec in valid:
-        names.setdefault(rec.id_number, rec.name)
-    person_of: dict[str, str] = {}
-    chains: dict[str, Chain] = {}
-    if names:
-        found = rows_by_keys(
-            session,
-            PEOPLE,
-            ("id_number", "id", "head_hash", "entry_count"),
-            "id_number",
-            sorted(names),
-            lock=True,
-        )
-        for number, pid, head, count in found:
-            person_of[number] = pid
-            chains[pid] = Chain(pid, head, count)
-        # Sorted, so that concurrent writers claim new people in one order and never deadlock.
-        missing = sorted(n for n in names if n not in person_of)
-        if missing:
-            new_rows: list[dict[str, Any]] = [
-                {
-                    "id": pid,
-                    "id_number": n,
-                    "name": names[n],
-                    "head_hash": None,
-                    "entry_count": 0,
-                    "created_at": now,
-                }
-                for n, pid in zip(missing, new_person_ids(len(missing)), strict=True)
-            ]
-            insert_people(session, new_rows, now)
-            for row in new_rows:
-                person_of[row["id_number"]] = row["id"]
-                chains[row["id"]] = Chain(row["id"], None, 0)
-    # A held record whose credit belongs to someone not in this batch (a corrected ID number).
-    chains.update(lock_people(session, {r.person_id for r in held.values()} - chains.keys()))
-    pending = Pending(now)
+    for record in records:
+        names.setdefault(record.id_number, record.name)
+    known = fast.lookup_rows(session, PEOPLE, Known, "id_number", sorted(names), lock=True)
+    by_number = {k.id_number: k.id for k in known}
+    chains = {k.id: Chain(k.id, k.head_hash, k.entry_count) for k in known}
+    unknown = {number: name for number, name in names.items() if number not in by_number}
+    if unknown:
+        created = create_people(session, unknown, now)
+        by_number.update(created)
+        chains.update({pid: Chain(pid, None, 0) for pid in created.values()})
+    chains.update(lock_chains(session, {h.person_id for h in held.values()} - chains.keys()))
+    return People(by_number, chains)
+
+
+def decide_batch(
+    valid: list[tuple[int, RecordIn]], held: dict[str, Held], supersede: list[bool]
+) -> list[Decision]:
+    """Decide each valid record, in batch order (see :func:`decide`)."""
     seen: dict[str, str] = {}
-    # (result index, pending row index of the new credit, record row to write, old entry id)
-    new_records: list[tuple[int, int, RecordIn, str]] = []
-    replaced: list[tuple[int, int, _Held]] = []
-    to_reverse: dict[int, _Held] = {}
-    for i, rec in valid:
-        digest = rec.digest()
-        if rec.external_id in seen:
-            same = seen[rec.external_id] == digest
-            results[i] = RecordResult(
-                rec.external_id,
-                Status.DUPLICATE if same else Status.CONFLICT,
-                errors=None
-                if same
-                else {"external_id": ["appears earlier in this batch with different content"]},
-            )
-            continue
-        seen[rec.external_id] = digest
-        existing = held.get(rec.external_id)
-        pid = person_of[rec.id_number]
-        if existing is None:
-            pos = pending.add(chains[pid], credit_row(rec, source_id, 1, actor))
-            new_records.append((i, pos, rec, pid))
-        elif existing.content_digest == digest:
-            results[i] = RecordResult(
-                rec.external_id, Status.DUPLICATE, existing.entry_id, person_id=existing.person_id
-            )
-        elif not wants_supersede[i]:
-            results[i] = RecordResult(
-                rec.external_id,
-                Status.CONFLICT,
-                existing.entry_id,
-                errors={
-                    "external_id": [
-                        "a record with this external_id and different content is already held;"
-                        " send it with supersede to replace it"
-                    ]
-                },
-                person_id=existing.person_id,
-            )
-        else:
-            to_reverse[i] = existing
-
-    if to_reverse:
-        old_ids = [r.entry_id for r in to_reverse.values() if r.status == "active"]
-        old = {e.id: e for e in session.scalars(select(Entry).where(Entry.id.in_(old_ids)))}
-        for i, existing in to_reverse.items():
-            parsed_rec = parsed[i]
-            assert isinstance(parsed_rec, RecordIn)
-            rec = parsed_rec
-            if existing.status == "active":
-                target = old[existing.entry_id]
-                pending.add(
-                    chains[existing.person_id],
-                    reversal_row(target, "superseded by corrected record", actor),
-                )
-            row = credit_row(rec, source_id, existing.version + 1, actor)
-            row["supersedes_id"] = existing.entry_id
-            pid = person_of[rec.id_number]
-            pos = pending.add(chains[pid], row)
-            replaced.append((i, pos, existing))
-
-    ids = flush(session, pending)
-    if new_records:
-        insert_records(
-            session,
-            [
-                {
-                    "source_id": source_id,
-                    "external_id": rec.external_id,
-                    "person_id": pid,
-                    "version": 1,
-                    "content_digest": pending.rows[pos]["content_digest"],
-                    "entry_id": ids[pos],
-                    "status": "active",
-                }
-                for _, pos, rec, pid in new_records
-            ],
-            now,
+    decisions = []
+    for index, record in valid:
+        decisions.append(
+            decide(index, record, held.get(record.external_id), seen, supersede[index])
         )
-        for i, pos, rec, pid in new_records:
-            results[i] = RecordResult(rec.external_id, Status.CREATED, ids[pos], person_id=pid)
-    if replaced:
-        superseded_ids = [e.entry_id for _, _, e in replaced if e.status == "active"]
-        session.execute(
-            update(Record),
-            [
-                {
-                    "source_id": source_id,
-                    "external_id": existing.external_id,
-                    "person_id": pending.rows[pos]["person_id"],
-                    "version": existing.version + 1,
-                    "content_digest": pending.rows[pos]["content_digest"],
-                    "entry_id": ids[pos],
-                    "status": "active",
-                    "updated_at": now,
-                }
-                for _, pos, existing in replaced
-            ],
-        )
-        for i, pos, existing in replaced:
-            results[i] = RecordResult(
-                existing.external_id,
-                Status.SUPERSEDED,
-                ids[pos],
-                person_id=pending.rows[pos]["person_id"],
+        seen.setdefault(record.external_id, record.digest())
+    return decisions
+
+
+def decide(
+    index: int, record: RecordIn, held: Held | None, seen: Mapping[str, str], supersede: bool
+) -> Decision:
+    """The business rules of one record: what came earlier in the batch (``seen``: external id
+    -> content digest) and what the source holds decide whether it is new, a duplicate, a
+    conflict or a correction that supersedes the held one."""
+    digest = record.digest()
+    earlier = seen.get(record.external_id)
+    if earlier is not None:
+        if earlier == digest:
+            return Decision(index, record, Status.DUPLICATE)
+        why = {"external_id": ["appears earlier in this batch with different content"]}
+        return Decision(index, record, Status.CONFLICT, errors=why)
+    if held is None:
+        return Decision(index, record, Status.CREATED)
+    if held.content_digest == digest:
+        return Decision(index, record, Status.DUPLICATE, held)
+    if not supersede:
+        why = {
+            "external_id": [
+                "a record with this external_id and different content is already held;"
+                " send it with supersede to replace it"
+            ]
+        }
+        return Decision(index, record, Status.CONFLICT, held, why)
+    return Decision(index, record, Status.SUPERSEDED, held)
+
+
+def _plan_entries(
+    session: Session,
+    pending: Pending,
+    decisions: list[Decision],
+    people: People,
+    source_id: str,
+    actor: str,
+) -> list[Planned]:
+    """Add to ``pending`` the entries the decisions need: a credit for each new record, then for
+    each supersede the reversal of the held credit (unless it was already reversed) and the new
+    credit. Entry ids follow this order."""
+    planned = []
+    for d in decisions:
+        if d.status == Status.CREATED:
+            chain = people.chains[people.by_number[d.record.id_number]]
+            credit = pending.add(chain, credit_of(d.record, source_id, version=1, actor=actor))
+            planned.append(Planned(d, credit))
+    replacing = [d for d in decisions if d.status == Status.SUPERSEDED]
+    old_credits = _active_credits(session, [d.held for d in replacing if d.held is not None])
+    for d in replacing:
+        assert d.held is not None
+        if d.held.status == RecordStatus.ACTIVE:
+            reversal = reversal_of(
+                old_credits[d.held.entry_id], reason=SUPERSEDE_REASON, actor=actor
             )
-        mark_stale_for_entries(
-            session, superseded_ids, reason="an entry it counted was superseded", actor=actor
+            pending.add(people.chains[d.held.person_id], reversal)
+        credit = credit_of(
+            d.record, source_id, version=d.held.version + 1, actor=actor, supersedes=d.held.entry_id
+        )
+        chain = people.chains[people.by_number[d.record.id_number]]
+        planned.append(Planned(d, pending.add(chain, credit)))
+    return planned
+
+
+def _active_credits(session: Session, held: list[Held]) -> dict[int, Entry]:
+    """The credits of held records that are still active (what a supersede reverses)."""
+    ids = [h.entry_id for h in held if h.status == RecordStatus.ACTIVE]
+    if not ids:
+        return {}
+    return {e.id: e for e in session.scalars(select(Entry).where(Entry.id.in_(ids)))}
+
+
+def _store_records(
+    session: Session, source_id: str, planned: list[Planned], now: dt.datetime
+) -> None:
+    """Write where each record now stands: new ``records`` rows for created records, the held
+    rows moved to their new credit for superseded ones."""
+    rows = [
+        RecordRow(
+            source_id=source_id,
+            external_id=p.decision.record.external_id,
+            person_id=p.credit.person_id,
+            version=p.credit.record_version,
+            content_digest=p.credit.content_digest,
+            entry_id=p.credit.id,
+            status=RecordStatus.ACTIVE,
+            updated_at=now,
+        )
+        for p in planned
+    ]
+    created = [r for r, p in zip(rows, planned, strict=True) if p.decision.status == Status.CREATED]
+    insert_records(session, created)
+    moved = [r._asdict() for r, p in zip(rows, planned, strict=True) if p.decision.held is not None]
+    if moved:
+        session.execute(update(Record), moved)
+
+
+def _results(
+    batch: list[Submitted], decisions: list[Decision], planned: list[Planned]
+) -> list[RecordResult]:
+    """One result per record of the batch, in order."""
+    results: list[RecordResult | None] = [s.rejected for s in batch]
+    for d in decisions:
+        held = d.held
+        ext = d.record.external_id
+        if d.status in (Status.DUPLICATE, Status.CONFLICT):
+            entry_id = held.entry_id if held else None
+            person_id = held.person_id if held else None
+            results[d.index] = RecordResult(ext, d.status, entry_id, d.errors, person_id)
+    for p in planned:
+        results[p.decision.index] = RecordResult(
+            p.decision.record.external_id,
+            p.decision.status,
+            p.credit.id,
+            person_id=p.credit.person_id,
         )
     assert all(r is not None for r in results)
     return [r for r in results if r is not None]

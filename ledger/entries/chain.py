@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import hashlib
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -56,15 +57,49 @@ def format_timestamp(moment: dt.datetime) -> str:
     return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def chain_hash(row: dict[str, Any], recorded_at_text: str) -> str:
-    """:func:`entry_hash` for a row the ledger is about to append, whose value types are known
-    (hours ``Decimal`` with one place, ``completed_on`` a date) and whose timestamp was already
-    formatted once for the whole batch. Equal to ``entry_hash`` (a unit test holds them together).
+@dataclass(slots=True)
+class NewEntry:
+    """An entry about to be appended: what it records, then (set by its place in the chain,
+    see :class:`ledger.entries.storage.Pending`) its person, sequence number, the hash before it,
+    its time and its own hash, and once written its id. Not frozen: its chain fields are filled
+    in once, and making a frozen dataclass costs every appended entry several microseconds."""
+
+    kind: EntryKind
+    source_id: str
+    external_id: str
+    record_version: int
+    category: str
+    hours: Decimal
+    completed_on: dt.date
+    year: int
+    course_code: str | None
+    course_title: str | None
+    course_provider: str | None
+    content_digest: str
+    actor: str
+    reverses_id: int | None = None
+    supersedes_id: int | None = None
+    reason: str | None = None
+    person_id: str = ""
+    seq: int = 0
+    prev_hash: str | None = None
+    recorded_at: dt.datetime | None = None
+    hash: str = ""
+    id: int = 0
+
+
+def chain_hash(entry: NewEntry, recorded_at_text: str) -> str:
+    """:func:`entry_hash` for an entry the ledger is about to append, whose value types are
+    known (hours ``Decimal`` with one place, ``completed_on`` a date) and whose timestamp was
+    already formatted once for the whole batch. Equal to ``entry_hash`` (a unit test holds them
+    together).
     """
-    document = {name: value for name in HASHED_FIELDS if (value := row.get(name)) is not None}
+    document = {
+        name: value for name in HASHED_FIELDS if (value := getattr(entry, name)) is not None
+    }
     document["v"] = HASH_VERSION
-    document["hours"] = str(row["hours"])
-    document["completed_on"] = row["completed_on"].isoformat()
+    document["hours"] = str(entry.hours)
+    document["completed_on"] = entry.completed_on.isoformat()
     document["recorded_at"] = recorded_at_text
     return hashlib.sha256(encode_normalised(document)).hexdigest()
 

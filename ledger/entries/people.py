@@ -5,13 +5,12 @@ from __future__ import annotations
 import secrets
 from collections import defaultdict
 from decimal import Decimal
+from typing import NamedTuple
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from ledger.db.fast import (
-    statement_rows,
-)
+from ledger.db import fast
 from ledger.entries.tables import Balance, Person
 from ledger.errors import (
     UnknownPersonError,
@@ -38,13 +37,19 @@ def find_person_id(session: Session, id_number: str) -> str:
         number = validate_id_number(id_number)
     except ValueError as exc:
         raise ValidationError({"id_number": [str(exc)]}) from None
-    rows = statement_rows(session, _PERSON_BY_ID_NUMBER, {"id_number": number})
+    rows = fast.fetch_alone(session, _PERSON_BY_ID_NUMBER, {"id_number": number})
     if not rows:
         raise UnknownPersonError("no person with this ID number")
-    return str(rows[0][0])
+    return rows[0].id
 
 
-_PERSON_BY_ID_NUMBER = select(Person.id).where(Person.id_number == bindparam("id_number"))
+class _PersonId(NamedTuple):
+    id: str
+
+
+_PERSON_BY_ID_NUMBER = fast.Query(
+    select(Person.id).where(Person.id_number == bindparam("id_number")), _PersonId
+)
 
 
 def person_totals(session: Session, person_id: str) -> dict[int, dict[str, Decimal]]:

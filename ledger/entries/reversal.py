@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session
 from ledger.attestations.status import mark_stale_for_entries
 from ledger.db.transactions import run_with_retries, write_transaction
 from ledger.entries.chain import EntryKind
-from ledger.entries.storage import Pending, flush, lock_people, reversal_row, utc_now
-from ledger.entries.tables import Entry, Record
+from ledger.entries.storage import Pending, flush, lock_chains, reversal_of, utc_now
+from ledger.entries.tables import Entry, Record, RecordStatus
 from ledger.errors import (
     ReversalError,
     UnknownEntryError,
@@ -52,10 +52,10 @@ def reverse_record(
             ).one_or_none()
             if record is None:
                 raise UnknownRecordError("no record with this external_id for this source")
-            if record.status != "active":
+            if record.status != RecordStatus.ACTIVE:
                 raise ReversalError("this record is already reversed")
             result = _reverse(session, record.entry_id, reason, actor)
-            record.status = "reversed"
+            record.status = RecordStatus.REVERSED
             record.updated_at = utc_now()
             return result
 
@@ -78,7 +78,7 @@ def reverse_entry(session: Session, entry_id: int, *, reason: str, actor: str) -
             session.execute(
                 update(Record)
                 .where(Record.entry_id == entry_id)
-                .values(status="reversed", updated_at=utc_now())
+                .values(status=RecordStatus.REVERSED, updated_at=utc_now())
             )
             return result
 
@@ -101,9 +101,9 @@ def _reverse(session: Session, entry_id: int, reason: str, actor: str) -> Revers
     already = session.scalar(select(Entry.id).where(Entry.reverses_id == entry_id))
     if already is not None:
         raise ReversalError(f"entry {entry_id} is already reversed by entry {already}")
-    chains = lock_people(session, [target.person_id])
+    chains = lock_chains(session, [target.person_id])
     pending = Pending(utc_now())
-    pending.add(chains[target.person_id], reversal_row(target, reason.strip(), actor))
+    pending.add(chains[target.person_id], reversal_of(target, reason=reason.strip(), actor=actor))
     (new_id,) = flush(session, pending)
     stale = mark_stale_for_entries(
         session,

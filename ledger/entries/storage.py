@@ -1,157 +1,241 @@
-"""Writing entries in the caller's transaction: chain positions, ids, inserts, heads, balances."""
+"""Writing entries in the caller's transaction: chain positions, ids, inserts, heads, balances.
+
+Appending (:mod:`ledger.entries.append`) and reversing (:mod:`ledger.entries.reversal`) both
+put their entries in a :class:`Pending` (which gives each its place in its person's chain) and
+write them with :func:`flush`: the entries, the people's new chain heads and the balances, one
+statement a table through :mod:`ledger.db.fast`.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-import operator
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, cast
+from typing import NamedTuple, cast
 
 from sqlalchemy import Table, text
 from sqlalchemy.orm import Session
 
-from ledger.db.fast import (
-    dialect_of,
-    insert_rows,
-    rows_by_keys,
-    stored_date,
-    stored_timestamp,
-    update_rows,
-)
-from ledger.entries.chain import EntryKind, chain_hash, format_timestamp
+from ledger.db import fast
+from ledger.entries.chain import EntryKind, NewEntry, chain_hash, format_timestamp
+from ledger.entries.people import new_person_ids
 from ledger.entries.records import RecordIn
 from ledger.entries.tables import Balance, Entry, Person, Record
+
+ENTRIES = cast(Table, Entry.__table__)
+PEOPLE = cast(Table, Person.__table__)
+RECORDS = cast(Table, Record.__table__)
+BALANCES = cast(Table, Balance.__table__)
+
+
+def utc_now() -> dt.datetime:
+    """Now, in UTC: the ``recorded_at`` of what a transaction appends."""
+    return dt.datetime.now(dt.UTC)
 
 
 @dataclass(slots=True)
 class Chain:
+    """A person's chain head and entry count, moved by every entry :class:`Pending` adds."""
+
     person_id: str
     head: str | None
     count: int
 
 
+class ChainHead(NamedTuple):
+    """A ``people`` row's chain columns (read and written by :func:`flush`)."""
+
+    id: str
+    head_hash: str | None
+    entry_count: int
+
+
+class PersonRow(NamedTuple):
+    """A new ``people`` row."""
+
+    id: str
+    id_number: str
+    name: str
+    head_hash: str | None
+    entry_count: int
+    created_at: dt.datetime
+
+
+class EntryRow(NamedTuple):
+    """An ``entries`` row, as inserted."""
+
+    id: int
+    person_id: str
+    seq: int
+    kind: str
+    source_id: str
+    external_id: str
+    record_version: int
+    category: str
+    hours: Decimal
+    completed_on: dt.date
+    year: int
+    course_code: str | None
+    course_title: str | None
+    course_provider: str | None
+    content_digest: str
+    reverses_id: int | None
+    supersedes_id: int | None
+    reason: str | None
+    actor: str
+    recorded_at: dt.datetime
+    prev_hash: str | None
+    hash: str
+
+
+class RecordRow(NamedTuple):
+    """A ``records`` row: where a platform record stands now."""
+
+    source_id: str
+    external_id: str
+    person_id: str
+    version: int
+    content_digest: str
+    entry_id: int
+    status: str
+    updated_at: dt.datetime
+
+
+class BalanceKey(NamedTuple):
+    """What a balance sums over: one person's hours of one source, year and category."""
+
+    person_id: str
+    year: int
+    category: str
+    source_id: str
+
+
+class BalanceRow(NamedTuple):
+    """A ``balances`` row, or what to add to it."""
+
+    person_id: str
+    year: int
+    category: str
+    source_id: str
+    hours: Decimal
+    entry_count: int
+
+
+@dataclass(slots=True)
+class _Delta:
+    hours: Decimal = Decimal("0.0")
+    entries: int = 0
+
+
 @dataclass(slots=True)
 class Pending:
-    """Entries to append in this transaction, in order, with their chain positions assigned."""
+    """Entries to append in this transaction, in order, each given its place in its person's
+    chain as it is added; and what they add to balances."""
 
     recorded_at: dt.datetime
-    recorded_at_text: str = ""
-    rows: list[dict[str, Any]] = field(default_factory=list)
-    deltas: dict[tuple[str, int, str, str], list[Any]] = field(
-        default_factory=lambda: defaultdict(lambda: [Decimal("0.0"), 0])
-    )
+    entries: list[NewEntry] = field(default_factory=list)
     chains: dict[str, Chain] = field(default_factory=dict)
+    deltas: dict[BalanceKey, _Delta] = field(default_factory=lambda: defaultdict(_Delta))
+    _recorded_at_text: str = ""
 
     def __post_init__(self) -> None:
-        self.recorded_at_text = format_timestamp(self.recorded_at)
+        self._recorded_at_text = format_timestamp(self.recorded_at)
 
-    def add(self, chain: Chain, row: dict[str, Any]) -> int:
+    def add(self, chain: Chain, entry: NewEntry) -> NewEntry:
+        """Put ``entry`` next in ``chain`` (its sequence number, the hash before it, its own)."""
         chain.count += 1
-        row["person_id"] = chain.person_id
-        row["seq"] = chain.count
-        row["prev_hash"] = chain.head
-        row["recorded_at"] = self.recorded_at
-        row["hash"] = chain_hash(row, self.recorded_at_text)
-        chain.head = row["hash"]
+        entry.person_id = chain.person_id
+        entry.seq = chain.count
+        entry.prev_hash = chain.head
+        entry.recorded_at = self.recorded_at
+        entry.hash = chain_hash(entry, self._recorded_at_text)
+        chain.head = entry.hash
         self.chains[chain.person_id] = chain
-        key = (chain.person_id, row["year"], row["category"], row["source_id"])
-        self.deltas[key][0] += row["hours"]
-        self.deltas[key][1] += 1
-        self.rows.append(row)
-        return len(self.rows) - 1
+        delta = self.deltas[
+            BalanceKey(chain.person_id, entry.year, entry.category, entry.source_id)
+        ]
+        delta.hours += entry.hours
+        delta.entries += 1
+        self.entries.append(entry)
+        return entry
 
 
-def utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
+def credit_of(
+    record: RecordIn, source_id: str, *, version: int, actor: str, supersedes: int | None = None
+) -> NewEntry:
+    """The credit a platform's record becomes (version 1, or the next one when it replaces the
+    credit ``supersedes``)."""
+    return NewEntry(
+        kind=EntryKind.CREDIT,
+        source_id=source_id,
+        external_id=record.external_id,
+        record_version=version,
+        category=record.category.value,
+        hours=record.hours,
+        completed_on=record.completed_on,
+        year=record.year,
+        course_code=record.course_code,
+        course_title=record.course_title,
+        course_provider=record.course_provider,
+        content_digest=record.digest(),
+        actor=actor,
+        supersedes_id=supersedes,
+    )
 
 
-def credit_row(record: RecordIn, source_id: str, version: int, actor: str) -> dict[str, Any]:
-    return {
-        "kind": EntryKind.CREDIT.value,
-        "source_id": source_id,
-        "external_id": record.external_id,
-        "record_version": version,
-        "category": record.category.value,
-        "hours": record.hours,
-        "completed_on": record.completed_on,
-        "year": record.year,
-        "course_code": record.course_code,
-        "course_title": record.course_title,
-        "course_provider": record.course_provider,
-        "content_digest": record.digest(),
-        "reverses_id": None,
-        "supersedes_id": None,
-        "reason": None,
-        "actor": actor,
-    }
+def reversal_of(target: Entry, *, reason: str, actor: str) -> NewEntry:
+    """The entry that cancels credit ``target``: the same record and hours, negated."""
+    return NewEntry(
+        kind=EntryKind.REVERSAL,
+        source_id=target.source_id,
+        external_id=target.external_id,
+        record_version=target.record_version,
+        category=target.category,
+        hours=-target.hours,
+        completed_on=target.completed_on,
+        year=target.year,
+        course_code=target.course_code,
+        course_title=target.course_title,
+        course_provider=target.course_provider,
+        content_digest=target.content_digest,
+        actor=actor,
+        reverses_id=target.id,
+        reason=reason,
+    )
 
 
-def reversal_row(target: Entry, reason: str, actor: str) -> dict[str, Any]:
-    return {
-        "kind": EntryKind.REVERSAL.value,
-        "source_id": target.source_id,
-        "external_id": target.external_id,
-        "record_version": target.record_version,
-        "category": target.category,
-        "hours": -target.hours,
-        "completed_on": target.completed_on,
-        "year": target.year,
-        "course_code": target.course_code,
-        "course_title": target.course_title,
-        "course_provider": target.course_provider,
-        "content_digest": target.content_digest,
-        "reverses_id": target.id,
-        "supersedes_id": None,
-        "reason": reason,
-        "actor": actor,
-    }
-
-
-def lock_people(session: Session, person_ids: Iterable[str]) -> dict[str, Chain]:
-    """Load (and on PostgreSQL lock, in id order to avoid deadlocks) the chain heads."""
+def lock_chains(session: Session, person_ids: Iterable[str]) -> dict[str, Chain]:
+    """Read (and on PostgreSQL lock, in id order so that writers never deadlock) the chain
+    heads of people by id."""
     ids = sorted(set(person_ids))
-    rows = rows_by_keys(session, PEOPLE, ("id", "head_hash", "entry_count"), "id", ids, lock=True)
-    return {pid: Chain(pid, head, count) for pid, head, count in rows}
+    heads = fast.lookup_rows(session, PEOPLE, ChainHead, "id", ids, lock=True)
+    return {h.id: Chain(h.id, h.head_hash, h.entry_count) for h in heads}
 
 
-_ENTRIES = cast(Table, Entry.__table__)
+def create_people(session: Session, names: Mapping[str, str], now: dt.datetime) -> dict[str, str]:
+    """Create people for ID numbers the ledger does not know yet (``names``: ID number -> name);
+    return their new person ids by ID number. Created in ID-number order, so that concurrent
+    writers claim new people in one order and never deadlock."""
+    numbers = sorted(names)
+    rows = [
+        PersonRow(pid, number, names[number], None, 0, now)
+        for number, pid in zip(numbers, new_person_ids(len(numbers)), strict=True)
+    ]
+    fast.insert_rows(session, PEOPLE, rows)
+    return {row.id_number: row.id for row in rows}
 
 
-PEOPLE = cast(Table, Person.__table__)
-
-
-RECORDS = cast(Table, Record.__table__)
-
-
-_BALANCES = cast(Table, Balance.__table__)
-
-
-_ENTRY_COLUMNS = tuple(c.name for c in _ENTRIES.columns)
-
-
-_RECORD_COLUMNS = tuple(c.name for c in RECORDS.columns)
-
-
-_PERSON_COLUMNS = tuple(c.name for c in PEOPLE.columns)
-
-
-_BALANCE_COLUMNS = ("person_id", "year", "category", "source_id", "hours", "entry_count")
-
-
-_ADD_TO_BALANCE = (
-    " ON CONFLICT (person_id, year, category, source_id) DO UPDATE SET"
-    " hours = balances.hours + excluded.hours,"
-    " entry_count = balances.entry_count + excluded.entry_count"
-)
+def insert_records(session: Session, rows: list[RecordRow]) -> None:
+    """Insert ``records`` rows for records held for the first time."""
+    fast.insert_rows(session, RECORDS, rows)
 
 
 def _allocate_entry_ids(session: Session, n: int) -> list[int]:
     """Reserve ``n`` entry ids, so that entries go in without RETURNING (which would force
     row-at-a-time or statement-building paths that cost more than the insert)."""
-    if dialect_of(session) == "postgresql":
+    if session.get_bind().dialect.name == "postgresql":
         # The sequence is looked up once per statement, not once per id (MATERIALIZED keeps
         # the planner from folding the lookup into every row).
         return list(
@@ -170,75 +254,45 @@ def _allocate_entry_ids(session: Session, n: int) -> list[int]:
     return list(range(start + 1, start + n + 1))
 
 
-def _tenths(hours: Decimal) -> int:
-    return int(hours.scaleb(1))
-
-
-_ROW_OF_ENTRY = operator.itemgetter(*_ENTRY_COLUMNS)
-
-
-_HOURS_AT = _ENTRY_COLUMNS.index("hours")
-
-
-_COMPLETED_AT = _ENTRY_COLUMNS.index("completed_on")
-
-
-_RECORDED_AT = _ENTRY_COLUMNS.index("recorded_at")
-
-
-def _insert_entries(session: Session, pending: Pending) -> None:
-    dialect = dialect_of(session)
-    stamp = stored_timestamp(dialect, pending.recorded_at)
-    rows = []
-    for row in pending.rows:
-        values = list(_ROW_OF_ENTRY(row))
-        values[_HOURS_AT] = _tenths(row["hours"])
-        values[_COMPLETED_AT] = stored_date(dialect, row["completed_on"])
-        values[_RECORDED_AT] = stamp
-        rows.append(tuple(values))
-    insert_rows(session, _ENTRIES, _ENTRY_COLUMNS, rows)
-
-
-def insert_records(session: Session, rows: list[dict[str, Any]], now: dt.datetime) -> None:
-    stamp = stored_timestamp(dialect_of(session), now)
-    values = [
-        tuple(stamp if name == "updated_at" else row[name] for name in _RECORD_COLUMNS)
-        for row in rows
-    ]
-    insert_rows(session, RECORDS, _RECORD_COLUMNS, values)
-
-
-def insert_people(session: Session, rows: list[dict[str, Any]], now: dt.datetime) -> None:
-    stamp = stored_timestamp(dialect_of(session), now)
-    values = [
-        tuple(stamp if name == "created_at" else row[name] for name in _PERSON_COLUMNS)
-        for row in rows
-    ]
-    insert_rows(session, PEOPLE, _PERSON_COLUMNS, values)
-
-
-def _add_to_balances(session: Session, pending: Pending) -> None:
-    rows = [
-        (pid, year, category, source_id, _tenths(hours), count)
-        for (pid, year, category, source_id), (hours, count) in pending.deltas.items()
-    ]
-    insert_rows(session, _BALANCES, _BALANCE_COLUMNS, rows, suffix=_ADD_TO_BALANCE)
-
-
 def flush(session: Session, pending: Pending) -> list[int]:
-    """Insert the pending entries, move chain heads and balances; return the new entry ids."""
-    if not pending.rows:
+    """Insert the pending entries (each is given its id), move their people's chain heads and
+    add to balances; return the new entry ids, in the order the entries were added."""
+    if not pending.entries:
         return []
-    ids = _allocate_entry_ids(session, len(pending.rows))
-    for entry_id, row in zip(ids, pending.rows, strict=True):
-        row["id"] = entry_id
-    _insert_entries(session, pending)
-    update_rows(
-        session,
-        PEOPLE,
-        "id",
-        ("head_hash", "entry_count"),
-        [(c.person_id, c.head, c.count) for c in pending.chains.values()],
-    )
-    _add_to_balances(session, pending)
+    ids = _allocate_entry_ids(session, len(pending.entries))
+    for entry_id, entry in zip(ids, pending.entries, strict=True):
+        entry.id = entry_id
+    fast.insert_rows(session, ENTRIES, [_entry_row(e) for e in pending.entries])
+    heads = [ChainHead(c.person_id, c.head, c.count) for c in pending.chains.values()]
+    fast.update_rows(session, PEOPLE, "id", heads)
+    balances = [BalanceRow(*key, d.hours, d.entries) for key, d in pending.deltas.items()]
+    fast.insert_rows(session, BALANCES, balances, add_on_conflict=("hours", "entry_count"))
     return ids
+
+
+def _entry_row(e: NewEntry) -> EntryRow:
+    assert e.recorded_at is not None, "an entry is flushed only once Pending.add placed it"
+    return EntryRow(
+        id=e.id,
+        person_id=e.person_id,
+        seq=e.seq,
+        kind=e.kind.value,
+        source_id=e.source_id,
+        external_id=e.external_id,
+        record_version=e.record_version,
+        category=e.category,
+        hours=e.hours,
+        completed_on=e.completed_on,
+        year=e.year,
+        course_code=e.course_code,
+        course_title=e.course_title,
+        course_provider=e.course_provider,
+        content_digest=e.content_digest,
+        reverses_id=e.reverses_id,
+        supersedes_id=e.supersedes_id,
+        reason=e.reason,
+        actor=e.actor,
+        recorded_at=e.recorded_at,
+        prev_hash=e.prev_hash,
+        hash=e.hash,
+    )

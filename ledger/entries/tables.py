@@ -10,6 +10,7 @@ ids (triggers too), which is what lets entries name them without foreign keys. `
 from __future__ import annotations
 
 import datetime as dt
+import enum
 from typing import Any
 
 from sqlalchemy import (
@@ -112,6 +113,13 @@ class Entry(Base):
     recorded_at: Mapped[Timestamp]
     prev_hash: Mapped[Sha256 | None]
     hash: Mapped[Sha256]
+
+
+class RecordStatus(enum.StrEnum):
+    """Where a held record stands (``records.status``)."""
+
+    ACTIVE = "active"  # its credit counts
+    REVERSED = "reversed"  # its credit was reversed (a supersede makes a new active one)
 
 
 class Record(Base):

@@ -46,7 +46,7 @@ def test_entry_hash_is_versioned_and_covers_every_field() -> None:
 
 
 def test_the_append_path_hasher_equals_the_generic_one() -> None:
-    from ledger.entries.chain import chain_hash, format_timestamp
+    from ledger.entries.chain import NewEntry, chain_hash, format_timestamp
 
     moment = dt.datetime(2024, 5, 1, 3, 4, 5, 678901, tzinfo=dt.UTC)
     row = {
@@ -68,10 +68,11 @@ def test_the_append_path_hasher_equals_the_generic_one() -> None:
         "recorded_at": moment,
         "prev_hash": "cd" * 32,
     }
-    assert chain_hash(row, format_timestamp(moment)) == entry_hash(row)
-    assert chain_hash(row | {"prev_hash": None}, format_timestamp(moment)) == entry_hash(
-        row | {"prev_hash": None}
-    )
+    absent = {"course_code": None, "course_provider": None}
+    entry = NewEntry(**absent, **row)  # type: ignore[arg-type]
+    assert chain_hash(entry, format_timestamp(moment)) == entry_hash(row)
+    entry.prev_hash = None
+    assert chain_hash(entry, format_timestamp(moment)) == entry_hash(row | {"prev_hash": None})
 
 
 _JSON_VALUES = st.recursive(
