@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import contextvars
 import datetime as dt
+import functools
 import typing
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -85,6 +86,7 @@ def _utc_from_text(value: str) -> dt.datetime:
     return dt.datetime.fromisoformat(value).replace(tzinfo=dt.UTC)
 
 
+@functools.lru_cache(maxsize=64)  # a batch's rows share their timestamp
 def _utc_text(value: dt.datetime) -> str:
     # What SQLAlchemy writes for a DateTime on SQLite: naive UTC, space, microseconds.
     return value.astimezone(dt.UTC).replace(tzinfo=None).isoformat(" ", "microseconds")

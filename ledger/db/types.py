@@ -35,16 +35,19 @@ class Hours(TypeDecorator[Decimal]):
         return None if value is None else hours_from_tenths(int(value))
 
 
+@functools.lru_cache(maxsize=4096)
 def tenths_of(hours: Decimal | int) -> int:
-    """Hours as the integer number of tenths the ``Hours`` column stores.
+    """Hours as the integer number of tenths the ``Hours`` column stores. Memoised, as
+    :func:`hours_from_tenths`: every appended entry and balance converts its hours.
 
     Raises:
         ValueError: the hours have more than one decimal place (they cannot be stored exactly).
     """
     tenths = Decimal(hours).scaleb(1)
-    if tenths != tenths.to_integral_value():
+    whole = int(tenths)
+    if whole != tenths:
         raise ValueError("hours may have at most one decimal place")
-    return int(tenths)
+    return whole
 
 
 @functools.lru_cache(maxsize=4096)
