@@ -15,7 +15,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from ledger.attestations.key_encryption import load_kek
-from ledger.attestations.signing_keys import active_signing_key, token_lifetime
+from ledger.attestations.signing_keys import LoadedKey, active_signing_key, token_lifetime
 from ledger.attestations.status import AttestationState, record_events
 from ledger.attestations.tables import ATTESTATION_ENTRIES, ATTESTATIONS, MAX_APPLICATION_REF
 from ledger.attestations.tokens import (
@@ -163,17 +163,10 @@ def issue_attestation(
         KeyEncryptionKeyError: the KEK is missing or does not open the key.
     """
     ref = _check_application_ref(application_ref)
-    if person_id is None:
-        try:
-            lock, who = _LOCK_BY_ID_NUMBER, {"id_number": validate_id_number(id_number)}
-        except ValueError as exc:
-            raise ValidationError({"id_number": [str(exc)]}) from None
-    else:
-        lock, who = _LOCK_BY_ID, {"person_id": person_id}
+    lock, who = _lock_for(person_id, id_number)
     kek = kek if kek is not None else load_kek()
     run = evaluate or _evaluate
-    lifetime = token_lifetime()
-    issuer = configured_issuer()
+    signer = _Signer(configured_issuer(), token_lifetime(), issued_by)
 
     def transaction() -> Issued:
         with write_transaction(session):
@@ -187,43 +180,74 @@ def issue_attestation(
             person = found[0]
             evaluated = run(session, person.id, profile_id, as_of)
             key = active_signing_key(session, kek)
-            now = dt.datetime.now(dt.UTC).replace(microsecond=0)
-            expires = now + lifetime
-            jti = new_jti()
-            claims = build_claims(
-                jti=jti,
-                issuer=issuer,
-                person_id=person.id,
-                name=person.name,
-                id_number=person.id_number,
-                evaluated=evaluated,
-                issued_at=now,
-                expires_at=expires,
-                application_ref=ref,
-            )
-            token = sign_claims(claims, key)
-            row = AttestationRow(
-                jti=jti,
-                person_id=person.id,
-                profile_id=evaluated.profile_id,
-                profile_version=evaluated.profile_version,
-                profile_digest=evaluated.profile_digest,
-                as_of=evaluated.as_of,
-                application_ref=ref,
-                kid=key.kid,
-                token=token,
-                compliant=bool(evaluated.compliant),
-                status=AttestationState.VALID,
-                status_reason=None,
-                status_changed_at=now,
-                issued_by=issued_by,
-                issued_at=now,
-                expires_at=expires,
-            )
-            store_issued(session, row, claims["entries"]["ids"])
-            return Issued(jti, token, bool(evaluated.compliant), expires, key.kid)
+            row, counted = signer.sign(person, evaluated, key, ref)
+            store_issued(session, row, counted)
+            return Issued(row.jti, row.token, row.compliant, row.expires_at, key.kid)
 
     return run_with_retries(transaction)
+
+
+def _lock_for(
+    person_id: str | None, id_number: str | None
+) -> tuple[fast.Query[Applicant], dict[str, str]]:
+    """The statement that locks the person, by ``person_id`` or else by ``id_number``.
+
+    Raises:
+        ValidationError: the ID number is malformed.
+    """
+    if person_id is not None:
+        return _LOCK_BY_ID, {"person_id": person_id}
+    try:
+        return _LOCK_BY_ID_NUMBER, {"id_number": validate_id_number(id_number)}
+    except ValueError as exc:
+        raise ValidationError({"id_number": [str(exc)]}) from None
+
+
+@dataclass(frozen=True, slots=True)
+class _Signer:
+    """Turns an evaluation into a signed token and the row that records it."""
+
+    issuer: str
+    lifetime: dt.timedelta
+    issued_by: str
+
+    def sign(
+        self, person: Applicant, evaluated: Evaluated, key: LoadedKey, ref: str | None
+    ) -> tuple[AttestationRow, list[int]]:
+        """The attestation's row (its token signed with ``key``) and the entry ids it counted."""
+        now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+        expires = now + self.lifetime
+        jti = new_jti()
+        claims = build_claims(
+            jti=jti,
+            issuer=self.issuer,
+            person_id=person.id,
+            name=person.name,
+            id_number=person.id_number,
+            evaluated=evaluated,
+            issued_at=now,
+            expires_at=expires,
+            application_ref=ref,
+        )
+        row = AttestationRow(
+            jti=jti,
+            person_id=person.id,
+            profile_id=evaluated.profile_id,
+            profile_version=evaluated.profile_version,
+            profile_digest=evaluated.profile_digest,
+            as_of=evaluated.as_of,
+            application_ref=ref,
+            kid=key.kid,
+            token=sign_claims(claims, key),
+            compliant=bool(evaluated.compliant),
+            status=AttestationState.VALID,
+            status_reason=None,
+            status_changed_at=now,
+            issued_by=self.issued_by,
+            issued_at=now,
+            expires_at=expires,
+        )
+        return row, claims["entries"]["ids"]
 
 
 _PG_STORE = text(

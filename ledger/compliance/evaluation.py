@@ -15,8 +15,8 @@ from typing import NamedTuple
 from sqlalchemy import and_, bindparam, case, func, select
 from sqlalchemy.orm import Session, aliased
 
-from ledger.compliance.facts import BalanceFact, EntryFact, resolve_frame
-from ledger.compliance.judgement import judge_entries, sums_from_balances
+from ledger.compliance.facts import BalanceFact, EntryFact, Frame, resolve_frame
+from ledger.compliance.judgement import Judgement, judge_entries, sums_from_balances
 from ledger.compliance.profile import Profile
 from ledger.compliance.results import Evaluation, conclude
 from ledger.db import fast
@@ -207,35 +207,11 @@ def evaluate(
     """
     frame = resolve_frame(profile, as_of)
     if explain:
-        # One statement: its own transaction (see ``fast.fetch_alone``), or the caller's.
-        # Attestations evaluate inside their own, after locking the person's chain, so that
-        # nothing is appended between the evaluation and the record of what it counted.
-        state, entries, superseders = _read_explained(
-            session, person_id, min(frame.window) - 1, max(frame.window) + 1
-        )
-        judgement = judge_entries(
-            profile,
-            frame,
-            entries,
-            requested_industry=industry_platform,
-            superseders=superseders,
-        )
+        state, judgement = _judge_entries(session, person_id, profile, frame, industry_platform)
         basis = "entries"
     else:
-        context = nullcontext() if session.in_transaction() else read_transaction(session)
-        with context:  # several statements, one snapshot
-            state = ledger_state(session, person_id)
-            window = set(frame.window)
-            rows = fast.fetch(session, _BALANCES, _span(person_id, window))
-            balances = [b for b in rows if b.year in window]
-            judgement = sums_from_balances(
-                profile,
-                frame,
-                balances,
-                lambda years: _load_entries(session, person_id, years),
-                requested_industry=industry_platform,
-            )
-            basis = "balances"
+        state, judgement = _judge_balances(session, person_id, profile, frame, industry_platform)
+        basis = "balances"
     return conclude(
         profile,
         frame,
@@ -246,3 +222,39 @@ def evaluate(
         count=state.entry_count,
         basis=basis,
     )
+
+
+def _judge_entries(
+    session: Session, person_id: str, profile: Profile, frame: Frame, industry: bool | None
+) -> tuple[LedgerState, Judgement]:
+    """Judge every entry of the window years and the year either side, read in one statement:
+    its own transaction (see ``fast.fetch_alone``), or the caller's. Attestations evaluate
+    inside their own, after locking the person's chain, so that nothing is appended between the
+    evaluation and the record of what it counted."""
+    state, entries, superseders = _read_explained(
+        session, person_id, min(frame.window) - 1, max(frame.window) + 1
+    )
+    judgement = judge_entries(
+        profile, frame, entries, requested_industry=industry, superseders=superseders
+    )
+    return state, judgement
+
+
+def _judge_balances(
+    session: Session, person_id: str, profile: Profile, frame: Frame, industry: bool | None
+) -> tuple[LedgerState, Judgement]:
+    """Counted hours from balances where they suffice, entries where not: several statements,
+    one snapshot (a read transaction, or the caller's)."""
+    context = nullcontext() if session.in_transaction() else read_transaction(session)
+    with context:
+        state = ledger_state(session, person_id)
+        window = set(frame.window)
+        rows = fast.fetch(session, _BALANCES, _span(person_id, window))
+        judgement = sums_from_balances(
+            profile,
+            frame,
+            [b for b in rows if b.year in window],
+            lambda years: _load_entries(session, person_id, years),
+            requested_industry=industry,
+        )
+    return state, judgement

@@ -18,11 +18,11 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Row, select
 from sqlalchemy.orm import Session
 
 from ledger.compliance.facts import CATEGORIES, ZERO, EntryFact, Frame
-from ledger.compliance.judgement import Reason, judge_entries
+from ledger.compliance.judgement import EntryVerdict, Reason, judge_entries
 from ledger.compliance.profile import Cutoff, IndustryManaged, Profile, SourcePolicy
 from ledger.db.transactions import read_transaction
 from ledger.entries.tables import Entry, Person, Source
@@ -197,8 +197,38 @@ _COLUMNS = (
 )
 
 
+_Row = Row[*tuple[Any, ...]]
+
+
 def build_transcript(session: Session, person_id: str) -> Transcript:
     """Read a person's transcript: every entry with its status, and counted totals.
+
+    Raises:
+        UnknownPersonError: no such person.
+    """
+    person, rows = _read(session, person_id)
+    today = today_in_business_tz()
+    verdicts = _judge(rows, today)
+    # A reversal's reason explains the credit it cancels too.
+    reasons = {r.reverses_id: r.reason for r in rows if r.reverses_id is not None}
+    entries = tuple(
+        _transcript_entry(row, verdict, reasons)
+        for row, verdict in zip(rows, verdicts, strict=True)
+    )
+    return Transcript(
+        person_id=person_id,
+        name=person.name,
+        id_number_masked=mask_id_number(person.id_number),
+        generated_on=today,
+        entries=entries,
+        totals=_counted_totals(entries),
+        head_hash=person.head_hash,
+        entry_count=person.entry_count,
+    )
+
+
+def _read(session: Session, person_id: str) -> tuple[_Row, Sequence[_Row]]:
+    """The person and every entry of theirs, oldest completion first, in one snapshot.
 
     Raises:
         UnknownPersonError: no such person.
@@ -217,6 +247,13 @@ def build_transcript(session: Session, person_id: str) -> Transcript:
             .where(Entry.person_id == person_id)
             .order_by(Entry.completed_on, Entry.id)
         ).all()
+    return person, rows
+
+
+def _judge(rows: Sequence[_Row], today: dt.date) -> list[EntryVerdict]:
+    """The compliance engine's verdict on each entry, every source alike and every year in the
+    window, nothing after the cut-off: only corrections and cross-platform duplicates keep an
+    entry from counting."""
     facts = [
         EntryFact(
             id=r.id,
@@ -236,49 +273,43 @@ def build_transcript(session: Session, person_id: str) -> Transcript:
         for r in rows
     ]
     years = sorted({f.year for f in facts})
-    today = today_in_business_tz()
-    # Every year is in the window and nothing is after the cut-off: only corrections and
-    # cross-platform duplicates keep an entry from counting.
     frame = Frame(today, today.year, tuple(years), dt.date.max)
-    judgement = judge_entries(_neutral_profile(years), frame, facts)
-    totals: dict[int, dict[str, Decimal]] = {y: dict.fromkeys(CATEGORIES, ZERO) for y in years}
-    # A reversal's reason explains the credit it cancels too.
-    reasons = {r.reverses_id: r.reason for r in rows if r.reverses_id is not None}
-    entries = []
-    for row, verdict in zip(rows, judgement.verdicts, strict=True):
-        if verdict.counted:
-            status = EntryStatus.COUNTED
-            totals[row.completed_on.year][row.category] += row.hours
-        else:
-            assert verdict.reason is not None
-            status = _FROM_REASON[verdict.reason]
-        entries.append(
-            TranscriptEntry(
-                entry_id=row.id,
-                kind=row.kind,
-                source_id=row.source_id,
-                source_name=row.source_name,
-                source_kind=row.source_kind,
-                external_id=row.external_id,
-                category=row.category,
-                hours=row.hours,
-                completed_on=row.completed_on,
-                course_code=row.course_code,
-                course_title=row.course_title,
-                course_provider=row.course_provider,
-                status=status,
-                detail=verdict.detail,
-                related_entry_id=verdict.related_entry_id,
-                reason=row.reason if row.reverses_id is not None else reasons.get(row.id),
-            )
-        )
-    return Transcript(
-        person_id=person_id,
-        name=person.name,
-        id_number_masked=mask_id_number(person.id_number),
-        generated_on=today,
-        entries=tuple(entries),
-        totals=totals,
-        head_hash=person.head_hash,
-        entry_count=person.entry_count,
+    return judge_entries(_neutral_profile(years), frame, facts).verdicts
+
+
+def _transcript_entry(
+    row: _Row, verdict: EntryVerdict, reasons: dict[int, str | None]
+) -> TranscriptEntry:
+    if verdict.counted:
+        status = EntryStatus.COUNTED
+    else:
+        assert verdict.reason is not None
+        status = _FROM_REASON[verdict.reason]
+    return TranscriptEntry(
+        entry_id=row.id,
+        kind=row.kind,
+        source_id=row.source_id,
+        source_name=row.source_name,
+        source_kind=row.source_kind,
+        external_id=row.external_id,
+        category=row.category,
+        hours=row.hours,
+        completed_on=row.completed_on,
+        course_code=row.course_code,
+        course_title=row.course_title,
+        course_provider=row.course_provider,
+        status=status,
+        detail=verdict.detail,
+        related_entry_id=verdict.related_entry_id,
+        reason=row.reason if row.reverses_id is not None else reasons.get(row.id),
     )
+
+
+def _counted_totals(entries: Sequence[TranscriptEntry]) -> dict[int, dict[str, Decimal]]:
+    """Counted hours per year (every year with an entry) and category."""
+    years = sorted({e.year for e in entries})
+    totals: dict[int, dict[str, Decimal]] = {y: dict.fromkeys(CATEGORIES, ZERO) for y in years}
+    for e in entries:
+        if e.status == EntryStatus.COUNTED:
+            totals[e.year][e.category] += e.hours
+    return totals

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -34,88 +35,112 @@ class VerifyReport:
             self.problems.append(text)
 
 
+_Sums = dict[tuple[str, int, str, str], list[Decimal | int]]
+
+
 def verify_ledger(session: Session) -> VerifyReport:
-    """Check every person's chain (sequence, links, hashes, head) and every balance.
+    """Check every person's chain (sequence, links, hashes, head), every balance, every record's
+    entry, and that every row names a person and a source that exist.
 
     Entries are streamed in chain order, so memory stays flat however large the ledger is.
     """
     report = VerifyReport()
     with read_transaction(session):
-        heads = {
-            pid: (head, count)
-            for pid, head, count in session.execute(
-                select(Person.id, Person.head_hash, Person.entry_count)
-            )
-        }
-        report.people = len(heads)
-        columns = [getattr(Entry, name) for name in ("id", "hash", *HASHED_FIELDS)]
-        stmt = select(*columns).order_by(Entry.person_id, Entry.seq)
-        current: str | None = None
-        prev_hash: str | None = None
-        expected_seq = 1
-        sums: dict[tuple[str, int, str, str], list[Decimal | int]] = defaultdict(
-            lambda: [Decimal("0.0"), 0]
-        )
-        for row in session.execute(stmt.execution_options(yield_per=5000)):
-            fields = row._asdict()
-            pid = fields["person_id"]
-            if pid != current:
-                if current is not None:
-                    _check_head(report, current, heads, prev_hash, expected_seq - 1)
-                current, prev_hash, expected_seq = pid, None, 1
-            name = f"entry {fields['id']} (person {pid}, seq {fields['seq']})"
-            if fields["seq"] != expected_seq:
-                report.problem(f"{name}: sequence gap, expected seq {expected_seq}")
-            if fields["prev_hash"] != prev_hash:
-                report.problem(f"{name}: prev_hash does not match the previous entry's hash")
-            recomputed = entry_hash(fields)
-            if recomputed != fields["hash"]:
-                report.problem(
-                    f"{name}: hash mismatch (stored {fields['hash'][:16]}..., "
-                    f"recomputed {recomputed[:16]}...): the entry was altered"
-                )
-            prev_hash = fields["hash"]
-            expected_seq = fields["seq"] + 1
-            report.entries += 1
-            key = (pid, fields["year"], fields["category"], fields["source_id"])
-            sums[key][0] += fields["hours"]
-            sums[key][1] += 1
-        if current is not None:
-            _check_head(report, current, heads, prev_hash, expected_seq - 1)
-        # One set of the people seen, not one per person: this loop is over every person.
-        seen = {k[0] for k in sums}
-        for pid, (_head, count) in heads.items():
-            if count and pid not in seen:
-                report.problem(f"person {pid}: head says {count} entries but none were found")
-
-        stored = {
-            (b.person_id, b.year, b.category, b.source_id): (b.hours, b.entry_count)
-            for b in session.scalars(select(Balance))
-        }
-        report.balances = len(stored)
-        for key in sorted(set(stored) | set(sums)):
-            want = sums.get(key, [Decimal("0.0"), 0])
-            have = stored.get(key, (Decimal("0.0"), 0))
-            if (Decimal(want[0]), int(want[1])) != (have[0], have[1]):
-                pid, year, category, source = key
-                report.problem(
-                    f"balance of person {pid}, {year}, {category}, source {source}: stored "
-                    f"{have[0]} h over {have[1]} entries, entries give {want[0]} h over {want[1]}"
-                )
-        orphans = session.scalar(
-            select(func.count())
-            .select_from(Record)
-            .outerjoin(Entry, Entry.id == Record.entry_id)
-            .where(
-                (Entry.id.is_(None))
-                | (Entry.external_id != Record.external_id)
-                | (Entry.source_id != Record.source_id)
-            )
-        )
-        if orphans:
-            report.problem(f"{orphans} records point at an entry of another record or none")
+        sums = _check_chains(session, report)
+        _check_balances(session, report, sums)
+        _check_records(session, report)
         _check_references(session, report)
     return report
+
+
+def _check_chains(session: Session, report: VerifyReport) -> _Sums:
+    """Walk every chain; return the hours and entry counts the entries give per balance key."""
+    heads = {
+        pid: (head, count)
+        for pid, head, count in session.execute(
+            select(Person.id, Person.head_hash, Person.entry_count)
+        )
+    }
+    report.people = len(heads)
+    columns = [getattr(Entry, name) for name in ("id", "hash", *HASHED_FIELDS)]
+    stmt = select(*columns).order_by(Entry.person_id, Entry.seq)
+    current: str | None = None
+    prev_hash: str | None = None
+    expected_seq = 1
+    sums: _Sums = defaultdict(lambda: [Decimal("0.0"), 0])
+    for row in session.execute(stmt.execution_options(yield_per=5000)):
+        fields = row._asdict()
+        pid = fields["person_id"]
+        if pid != current:
+            if current is not None:
+                _check_head(report, current, heads, prev_hash, expected_seq - 1)
+            current, prev_hash, expected_seq = pid, None, 1
+        _check_entry(report, fields, prev_hash, expected_seq)
+        prev_hash = fields["hash"]
+        expected_seq = fields["seq"] + 1
+        report.entries += 1
+        key = (pid, fields["year"], fields["category"], fields["source_id"])
+        sums[key][0] += fields["hours"]
+        sums[key][1] += 1
+    if current is not None:
+        _check_head(report, current, heads, prev_hash, expected_seq - 1)
+    # One set of the people seen, not one per person: this loop is over every person.
+    seen = {k[0] for k in sums}
+    for pid, (_head, count) in heads.items():
+        if count and pid not in seen:
+            report.problem(f"person {pid}: head says {count} entries but none were found")
+    return sums
+
+
+def _check_entry(
+    report: VerifyReport, fields: dict[str, Any], prev_hash: str | None, expected_seq: int
+) -> None:
+    """One entry: its place in the chain, its link to the one before, its own hash."""
+    name = f"entry {fields['id']} (person {fields['person_id']}, seq {fields['seq']})"
+    if fields["seq"] != expected_seq:
+        report.problem(f"{name}: sequence gap, expected seq {expected_seq}")
+    if fields["prev_hash"] != prev_hash:
+        report.problem(f"{name}: prev_hash does not match the previous entry's hash")
+    recomputed = entry_hash(fields)
+    if recomputed != fields["hash"]:
+        report.problem(
+            f"{name}: hash mismatch (stored {fields['hash'][:16]}..., "
+            f"recomputed {recomputed[:16]}...): the entry was altered"
+        )
+
+
+def _check_balances(session: Session, report: VerifyReport, sums: _Sums) -> None:
+    """Every stored balance equals what the entries give, and none is missing."""
+    stored = {
+        (b.person_id, b.year, b.category, b.source_id): (b.hours, b.entry_count)
+        for b in session.scalars(select(Balance))
+    }
+    report.balances = len(stored)
+    for key in sorted(set(stored) | set(sums)):
+        want = sums.get(key, [Decimal("0.0"), 0])
+        have = stored.get(key, (Decimal("0.0"), 0))
+        if (Decimal(want[0]), int(want[1])) != (have[0], have[1]):
+            pid, year, category, source = key
+            report.problem(
+                f"balance of person {pid}, {year}, {category}, source {source}: stored "
+                f"{have[0]} h over {have[1]} entries, entries give {want[0]} h over {want[1]}"
+            )
+
+
+def _check_records(session: Session, report: VerifyReport) -> None:
+    """Every record points at an entry of its own (source, external id)."""
+    orphans = session.scalar(
+        select(func.count())
+        .select_from(Record)
+        .outerjoin(Entry, Entry.id == Record.entry_id)
+        .where(
+            (Entry.id.is_(None))
+            | (Entry.external_id != Record.external_id)
+            | (Entry.source_id != Record.source_id)
+        )
+    )
+    if orphans:
+        report.problem(f"{orphans} records point at an entry of another record or none")
 
 
 def _check_references(session: Session, report: VerifyReport) -> None:
