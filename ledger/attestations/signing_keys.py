@@ -42,6 +42,7 @@ from ledger.errors import (
     UnknownSigningKeyError,
     ValidationError,
 )
+from ledger.values.texts import parse_reason
 
 ALGORITHMS = ("EdDSA", "ES256")
 
@@ -322,10 +323,12 @@ def retire_key(session: Session, kid: str, *, reason: str, actor: str) -> KeyInf
     Raises:
         UnknownSigningKeyError: no such kid.
         SigningKeyError: it is the active key (rotate first), or already retired.
-        ValidationError: no reason given.
+        ValidationError: no reason given, or one longer than 2,000 characters.
     """
-    if not reason.strip():
-        raise ValidationError({"reason": ["a reason is required"]})
+    try:
+        reason = parse_reason(reason)
+    except ValueError as exc:
+        raise ValidationError({"reason": [str(exc)]}) from None
     now = _now()
     with write_transaction(session):
         key = session.get(SigningKey, kid, with_for_update=True)
@@ -338,7 +341,7 @@ def retire_key(session: Session, kid: str, *, reason: str, actor: str) -> KeyInf
         key.status = KeyStatus.RETIRED
         key.retired_at = now
         key.retired_by = actor
-        key.retired_reason = reason.strip()
+        key.retired_reason = reason
         info = _info(key, now)
     forget_active_key()
     return info

@@ -25,6 +25,7 @@ from ledger.errors import (
     UnknownAttestationError,
     ValidationError,
 )
+from ledger.values.texts import parse_reason
 
 
 class AttestationState:
@@ -139,12 +140,12 @@ def revoke_attestation(session: Session, jti: str, *, reason: str, actor: str) -
     Raises:
         UnknownAttestationError: no such jti.
         AttestationStatusError: it is already revoked.
-        ValidationError: no reason given.
+        ValidationError: no reason given, or one longer than 2,000 characters.
     """
-    if not isinstance(reason, str) or not reason.strip():
-        raise ValidationError({"reason": ["a reason is required"]})
-    if len(reason) > 2000:
-        raise ValidationError({"reason": ["must be at most 2000 characters"]})
+    try:
+        reason = parse_reason(reason)
+    except ValueError as exc:
+        raise ValidationError({"reason": [str(exc)]}) from None
 
     def transaction() -> StatusInfo:
         with write_transaction(session):
@@ -155,9 +156,9 @@ def revoke_attestation(session: Session, jti: str, *, reason: str, actor: str) -
                 raise AttestationStatusError("this attestation is already revoked")
             now = dt.datetime.now(dt.UTC)
             row.status = AttestationState.REVOKED
-            row.status_reason = reason.strip()
+            row.status_reason = reason
             row.status_changed_at = now
-            record_events(session, [jti], "revoked", row.status, actor, reason.strip(), now)
+            record_events(session, [jti], "revoked", row.status, actor, reason, now)
             return _status(row)
 
     return run_with_retries(transaction)

@@ -94,6 +94,20 @@ def test_the_active_key_cannot_be_retired(session: Session, kek: bytes) -> None:
         signing_keys.retire_key(session, key.kid, reason=" ", actor="ops@test")
 
 
+def test_a_key_is_retired_with_the_same_reason_rule_as_a_revocation(
+    session: Session, kek: bytes
+) -> None:
+    # One reason rule (ledger.values.texts): a retirement's reason, like a revocation's or a
+    # reversal's, is at most 2,000 characters (retirements had no limit before) and is kept
+    # without its surrounding spaces.
+    old = signing_keys.create_key(session, kek, actor="ops@test")
+    signing_keys.rotate_key(session, kek, actor="ops@test")
+    with pytest.raises(ValidationError, match="at most 2000 characters"):
+        signing_keys.retire_key(session, old.kid, reason="x" * 2001, actor="ops@test")
+    retired = signing_keys.retire_key(session, old.kid, reason=" compromised \n", actor="ops")
+    assert retired.retired_reason == "compromised"
+
+
 def test_key_history_records_who_and_when(session: Session, kek: bytes) -> None:
     old = signing_keys.create_key(session, kek, actor="alice")
     signing_keys.rotate_key(session, kek, actor="bob")
