@@ -17,6 +17,22 @@ def today_in_business_tz(now: dt.datetime | None = None) -> dt.date:
     return now.astimezone(BUSINESS_TZ).date()
 
 
+def parse_date(value: object) -> dt.date:
+    """Parse a calendar date such as an as-of date: a date, or its ISO 8601 text (YYYY-MM-DD).
+
+    Unlike a completion date it may lie in the future (a notice's cut-off often does).
+
+    Raises:
+        ValueError: it is neither.
+    """
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError:
+        raise ValueError("must be a date YYYY-MM-DD") from None
+
+
 def parse_completed_on(value: object, *, today: dt.date | None = None) -> dt.date:
     """Parse a completion date (``YYYY-MM-DD`` or an ISO datetime, converted to Asia/Shanghai).
 
