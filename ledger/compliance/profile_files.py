@@ -9,13 +9,14 @@ format; :func:`parse_profile` reports every mistake at once, each with its path 
 from __future__ import annotations
 
 import datetime as dt
+import enum
 import os
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 
@@ -32,13 +33,17 @@ from ledger.compliance.profile import (
     RuleKind,
     SourcePolicy,
 )
-from ledger.entries.sources import SOURCE_KINDS
+from ledger.entries.sources import SourceKind
 from ledger.errors import ProfileError
 from ledger.values.categories import Category, parse_category
 from ledger.values.dates import parse_date
 from ledger.values.hours import parse_rule_hours
 
 PLACEHOLDER = "TODO"
+
+
+# The closed sets a profile chooses from (rule kinds, categories, source kinds...).
+_Word = TypeVar("_Word", bound=enum.StrEnum)
 
 
 _ID = re.compile(r"[a-z0-9][a-z0-9-]{1,63}")
@@ -173,14 +178,14 @@ class _Check:
             self.add(path, str(exc))
             return None
 
-    def choice(self, value: Any, path: str, allowed: Iterable[str]) -> str | None:
+    def choice(self, value: Any, path: str, allowed: type[_Word]) -> _Word | None:
         if value is None:
             return None
-        allowed = tuple(allowed)
-        if value not in allowed:
-            self.add(path, f"must be one of {', '.join(allowed)}")
+        words = [word.value for word in allowed]
+        if value not in words:
+            self.add(path, f"must be one of {', '.join(words)}")
             return None
-        return str(value)
+        return allowed(value)
 
 
 def _join(path: str, key: str | int) -> str:
@@ -333,13 +338,13 @@ def _window(value: Any, check: _Check) -> tuple[tuple[int, ...] | None, tuple[in
     return None, offsets
 
 
-def _as_of(value: Any, check: _Check) -> tuple[str, dt.date | None]:
+def _as_of(value: Any, check: _Check) -> tuple[Cutoff, dt.date | None]:
     if value is None:
         return Cutoff.ON_OR_BEFORE, None
     raw = check.mapping(value, "as_of", optional=("counts", "default"))
     if raw is None:
         return Cutoff.ON_OR_BEFORE, None
-    cutoff = check.choice(raw.get("counts"), "as_of.counts", (Cutoff.ON_OR_BEFORE, Cutoff.BEFORE))
+    cutoff = check.choice(raw.get("counts"), "as_of.counts", Cutoff)
     default = raw.get("default")
     if default is not None:
         try:
@@ -362,15 +367,15 @@ def _source_policy(value: Any, check: _Check) -> SourcePolicy | None:
     if raw is None:
         return None
     of_record = check.choice(
-        raw.get("hours_of_record"), "source_policy.hours_of_record", SOURCE_KINDS
+        raw.get("hours_of_record"), "source_policy.hours_of_record", SourceKind
     )
     industry = check.choice(
-        raw.get("industry_platform"), "source_policy.industry_platform", SOURCE_KINDS
+        raw.get("industry_platform"), "source_policy.industry_platform", SourceKind
     )
     managed = check.choice(
         raw.get("industry_managed"),
         "source_policy.industry_managed",
-        (IndustryManaged.HAS_ENTRIES, IndustryManaged.ON_REQUEST),
+        IndustryManaged,
     )
     if industry is not None and industry == of_record:
         check.add("source_policy.industry_platform", "must differ from hours_of_record")
@@ -460,10 +465,8 @@ def _rules(value: Any, check: _Check) -> tuple[Rule, ...]:
         elif rule_id in seen:
             check.add(f"{path}.id", f"{rule_id!r} is used by an earlier rule")
             rule_id = None
-        kind = check.choice(
-            raw.get("kind"), f"{path}.kind", (RuleKind.MINIMUM, RuleKind.INFORMATIONAL)
-        )
-        per = check.choice(raw.get("per"), f"{path}.per", (Per.YEAR, Per.WINDOW))
+        kind = check.choice(raw.get("kind"), f"{path}.kind", RuleKind)
+        per = check.choice(raw.get("per"), f"{path}.per", Per)
         of = _categories(raw.get("of"), f"{path}.of", check) if raw.get("of") is not None else None
         hours = check.hours(raw.get("hours"), f"{path}.hours")
         if kind == RuleKind.MINIMUM and raw.get("hours") is None:

@@ -18,11 +18,11 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Row, select
 from sqlalchemy.orm import Session
 
 from ledger.compliance.facts import CATEGORIES, ZERO, EntryFact, Frame
-from ledger.compliance.judgement import Reason, judge_entries
+from ledger.compliance.judgement import ExclusionReason, Judgement, judge_entries
 from ledger.compliance.profile import Cutoff, IndustryManaged, Profile, SourcePolicy
 from ledger.db.transactions import read_transaction
 from ledger.entries.tables import Entry, Person, Source
@@ -60,10 +60,10 @@ STATUS_LABELS = {
 
 
 _FROM_REASON = {
-    Reason.REVERSED: EntryStatus.REVERSED,
-    Reason.SUPERSEDED: EntryStatus.SUPERSEDED,
-    Reason.DUPLICATE: EntryStatus.DUPLICATE,
-    Reason.REVERSAL: EntryStatus.REVERSAL,
+    ExclusionReason.REVERSED: EntryStatus.REVERSED,
+    ExclusionReason.SUPERSEDED: EntryStatus.SUPERSEDED,
+    ExclusionReason.DUPLICATE: EntryStatus.DUPLICATE,
+    ExclusionReason.REVERSAL: EntryStatus.REVERSAL,
 }
 
 
@@ -197,8 +197,12 @@ _COLUMNS = (
 )
 
 
-def build_transcript(session: Session, person_id: str) -> Transcript:
-    """Read a person's transcript: every entry with its status, and counted totals.
+# A row of _COLUMNS (or the person's columns), read by name.
+_Row = Row[*tuple[Any, ...]]
+
+
+def _read(session: Session, person_id: str) -> tuple[_Row, Sequence[_Row]]:
+    """The person's row and their entries' rows, oldest completion first.
 
     Raises:
         UnknownPersonError: no such person.
@@ -217,7 +221,12 @@ def build_transcript(session: Session, person_id: str) -> Transcript:
             .where(Entry.person_id == person_id)
             .order_by(Entry.completed_on, Entry.id)
         ).all()
-    facts = [
+    return person, rows
+
+
+def _facts(rows: Sequence[_Row]) -> list[EntryFact]:
+    """The rows as the compliance engine reads them, every source of the same kind."""
+    return [
         EntryFact(
             id=r.id,
             kind=r.kind,
@@ -235,12 +244,12 @@ def build_transcript(session: Session, person_id: str) -> Transcript:
         )
         for r in rows
     ]
-    years = sorted({f.year for f in facts})
-    today = today_in_business_tz()
-    # Every year is in the window and nothing is after the cut-off: only corrections and
-    # cross-platform duplicates keep an entry from counting.
-    frame = Frame(today, today.year, tuple(years), dt.date.max)
-    judgement = judge_entries(_neutral_profile(years), frame, facts)
+
+
+def _entries(
+    rows: Sequence[_Row], judgement: Judgement, years: list[int]
+) -> tuple[list[TranscriptEntry], dict[int, dict[str, Decimal]]]:
+    """Each row with its status, and the counted totals per year and category."""
     totals: dict[int, dict[str, Decimal]] = {y: dict.fromkeys(CATEGORIES, ZERO) for y in years}
     # A reversal's reason explains the credit it cancels too.
     reasons = {r.reverses_id: r.reason for r in rows if r.reverses_id is not None}
@@ -272,6 +281,24 @@ def build_transcript(session: Session, person_id: str) -> Transcript:
                 reason=row.reason if row.reverses_id is not None else reasons.get(row.id),
             )
         )
+    return entries, totals
+
+
+def build_transcript(session: Session, person_id: str) -> Transcript:
+    """Read a person's transcript: every entry with its status, and counted totals.
+
+    Raises:
+        UnknownPersonError: no such person.
+    """
+    person, rows = _read(session, person_id)
+    facts = _facts(rows)
+    years = sorted({f.year for f in facts})
+    today = today_in_business_tz()
+    # Every year is in the window and nothing is after the cut-off: only corrections and
+    # cross-platform duplicates keep an entry from counting.
+    frame = Frame(today, today.year, tuple(years), dt.date.max)
+    judgement = judge_entries(_neutral_profile(years), frame, facts)
+    entries, totals = _entries(rows, judgement, years)
     return Transcript(
         person_id=person_id,
         name=person.name,
