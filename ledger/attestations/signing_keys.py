@@ -19,6 +19,7 @@ transition records who did it and when, on the key's own row.
 from __future__ import annotations
 
 import datetime as dt
+import enum
 import hashlib
 import json
 import os
@@ -33,7 +34,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ledger.attestations.jose import b64url
+from ledger.attestations.jose import SigningAlgorithm, b64url
 from ledger.attestations.key_encryption import PrivateKey, seal, unseal
 from ledger.attestations.tables import Attestation, SigningKey
 from ledger.db.transactions import read_transaction, run_with_retries, write_transaction
@@ -44,10 +45,7 @@ from ledger.errors import (
 )
 from ledger.values.texts import parse_reason
 
-ALGORITHMS = ("EdDSA", "ES256")
-
-
-DEFAULT_ALGORITHM = "EdDSA"
+DEFAULT_ALGORITHM = SigningAlgorithm.EDDSA
 
 
 LIFETIME_ENV = "CEHOURS_ATTESTATION_LIFETIME_DAYS"
@@ -59,7 +57,7 @@ DEFAULT_LIFETIME = dt.timedelta(days=90)
 ACTIVE_KEY_TTL = 5.0
 
 
-class KeyStatus:
+class KeyStatus(enum.StrEnum):
     """Where a signing key is in its life."""
 
     ACTIVE = "active"
@@ -99,9 +97,9 @@ class LoadedKey:
             SigningKeyError: the key is not of its algorithm's type.
         """
         key = self.private_key
-        if self.alg == "EdDSA" and isinstance(key, ed25519.Ed25519PrivateKey):
+        if self.alg == SigningAlgorithm.EDDSA and isinstance(key, ed25519.Ed25519PrivateKey):
             return key.sign(data)
-        if self.alg == "ES256" and isinstance(key, ec.EllipticCurvePrivateKey):
+        if self.alg == SigningAlgorithm.ES256 and isinstance(key, ec.EllipticCurvePrivateKey):
             r, s = decode_dss_signature(key.sign(data, ec.ECDSA(hashes.SHA256())))
             return r.to_bytes(32, "big") + s.to_bytes(32, "big")
         raise SigningKeyError(f"signing key {self.kid} does not hold an {self.alg} key")
@@ -173,11 +171,11 @@ def generate_private_key(alg: str) -> PrivateKey:
     Raises:
         ValidationError: another algorithm was asked for.
     """
-    if alg == "EdDSA":
+    if alg == SigningAlgorithm.EDDSA:
         return ed25519.Ed25519PrivateKey.generate()
-    if alg == "ES256":
+    if alg == SigningAlgorithm.ES256:
         return ec.generate_private_key(ec.SECP256R1())
-    raise ValidationError({"alg": [f"must be one of {', '.join(ALGORITHMS)}"]})
+    raise ValidationError({"alg": [f"must be one of {', '.join(SigningAlgorithm)}"]})
 
 
 def _published(key: SigningKey, now: dt.datetime) -> bool:
@@ -355,7 +353,7 @@ def list_keys(session: Session) -> list[KeyInfo]:
         return [_info(k, now) for k in keys]
 
 
-def jwks(session: Session, now: dt.datetime | None = None) -> dict[str, Any]:
+def get_jwks(session: Session, now: dt.datetime | None = None) -> dict[str, Any]:
     """The published JWK Set: every key that may still verify a live token.
 
     The extra member ``retired`` lists kids that no longer verify anything (JWK Set consumers
