@@ -10,6 +10,7 @@ ids (triggers too), which is what lets entries name them without foreign keys. `
 from __future__ import annotations
 
 import datetime as dt
+import enum
 from typing import Any
 
 from sqlalchemy import (
@@ -114,6 +115,13 @@ class Entry(Base):
     hash: Mapped[Sha256]
 
 
+class RecordStatus(enum.StrEnum):
+    """Where a platform record stands (``records.status``)."""
+
+    ACTIVE = "active"  # its current credit counts (a supersede makes a new active one)
+    REVERSED = "reversed"  # its credit was reversed
+
+
 class Record(Base):
     """Where a platform record (source, external id) stands now: its content and current entry."""
 
@@ -125,8 +133,7 @@ class Record(Base):
     version: Mapped[int] = mapped_column(Integer)
     content_digest: Mapped[Sha256]
     entry_id: Mapped[int] = mapped_column(EntryId)
-    # "active" while its credit counts, "reversed" once reversed (a supersede makes a new active).
-    status: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))  # a RecordStatus
     updated_at: Mapped[Timestamp]
 
 
