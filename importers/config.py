@@ -230,10 +230,14 @@ def parse_pull_config(config: Mapping[str, Any] | None) -> PullConfig:
     )
 
 
+def _one_of(value: object, words: type[enum.StrEnum], key: str) -> None:
+    if value not in tuple(words):
+        raise ConfigError(f"{key} must be one of {', '.join(words)}")
+
+
 def _auth(config: Mapping[str, Any]) -> AuthConfig:
     auth = AuthConfig(**_pick(_section(config, "auth"), "auth"))
-    if auth.type not in tuple(AuthType):
-        raise ConfigError(f"auth.type must be one of {', '.join(AuthType)}")
+    _one_of(auth.type, AuthType, "auth.type")
     if auth.type == AuthType.TOKEN and not auth.token_env:
         raise ConfigError("auth.token_env must name the environment variable holding the token")
     if auth.type == AuthType.BASIC and not (auth.username_env and auth.password_env):
@@ -243,8 +247,7 @@ def _auth(config: Mapping[str, Any]) -> AuthConfig:
 
 def _paging(config: Mapping[str, Any]) -> PagingConfig:
     paging = PagingConfig(**_pick(_section(config, "paging"), "paging"))
-    if paging.style not in tuple(PagingStyle):
-        raise ConfigError(f"paging.style must be one of {', '.join(PagingStyle)}")
+    _one_of(paging.style, PagingStyle, "paging.style")
     if paging.style == PagingStyle.UPDATED_SINCE and not paging.updated_field:
         raise ConfigError("paging.updated_field is required with the updated_since style")
     if not isinstance(paging.page_size, int) or not 1 <= paging.page_size <= 1000:
