@@ -36,7 +36,7 @@ from ledger.compliance.profile import (
 from ledger.entries.sources import SourceKind
 from ledger.errors import ProfileError
 from ledger.values.categories import Category, parse_category
-from ledger.values.dates import parse_date
+from ledger.values.dates import EARLIEST_YEAR, LATEST_YEAR, parse_as_of
 from ledger.values.hours import parse_rule_hours
 
 PLACEHOLDER = "TODO"
@@ -231,7 +231,7 @@ def parse_profile(document: Any, *, origin: str | None = None) -> Profile:
     description = check.text(doc.get("description"), "description", limit=2000)
     notice = _notice(doc.get("notice"), check)
     application_year = check.integer(
-        doc.get("application_year"), "application_year", low=1990, high=2100
+        doc.get("application_year"), "application_year", low=EARLIEST_YEAR, high=LATEST_YEAR
     )
     window_years, window_offsets = _window(doc.get("window"), check)
     cutoff, default_as_of = _as_of(doc.get("as_of"), check)
@@ -333,7 +333,8 @@ def _window(value: Any, check: _Check) -> tuple[tuple[int, ...] | None, tuple[in
         check.add("window", "give exactly one of years (calendar years) or relative (offsets)")
         return None, None
     if "years" in raw:
-        return _years(raw["years"], "window.years", check, low=1990, high=2100), None
+        years = _years(raw["years"], "window.years", check, low=EARLIEST_YEAR, high=LATEST_YEAR)
+        return years, None
     offsets = _years(raw["relative"], "window.relative", check, low=-20, high=1)
     return None, offsets
 
@@ -348,7 +349,7 @@ def _as_of(value: Any, check: _Check) -> tuple[Cutoff, dt.date | None]:
     default = raw.get("default")
     if default is not None:
         try:
-            default = parse_date(default)
+            default = parse_as_of(default)
         except ValueError as exc:
             check.add("as_of.default", str(exc))
             default = None

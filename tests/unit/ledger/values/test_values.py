@@ -9,7 +9,12 @@ from decimal import Decimal
 import pytest
 
 from ledger.values.categories import Category, parse_category
-from ledger.values.dates import parse_completed_on, parse_date, today_in_business_tz
+from ledger.values.dates import (
+    parse_as_of,
+    parse_completed_on,
+    parse_date,
+    today_in_business_tz,
+)
 from ledger.values.hours import format_hours, parse_hours, parse_rule_hours
 
 TODAY = dt.date(2026, 11, 21)
@@ -97,6 +102,17 @@ def test_an_as_of_date_is_a_date_or_its_iso_text() -> None:
     for bad in ("2024-02-30", "31/07/2024", None):
         with pytest.raises(ValueError, match=r"^must be a date YYYY-MM-DD$"):
             parse_date(bad)
+
+
+def test_an_evaluation_is_as_of_a_date_from_1990_on() -> None:
+    # RULES.md R10 (seeds 001, 003): a check is always as of a date; no ledger holds hours from
+    # before 1990, the earliest completion date taken.
+    assert parse_as_of("1990-01-01") == dt.date(1990, 1, 1)
+    assert parse_as_of(dt.date(2024, 7, 31)) == dt.date(2024, 7, 31)
+    with pytest.raises(ValueError, match=r"^must be a date from 1990 on$"):
+        parse_as_of("1989-12-31")
+    with pytest.raises(ValueError, match=r"^must be a date YYYY-MM-DD$"):
+        parse_as_of("soon")
 
 
 def test_categories_are_the_three_keys() -> None:
