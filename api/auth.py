@@ -25,7 +25,7 @@ from flask import current_app, g, request
 
 from api.db import db_session
 from api.errors import Problem
-from ledger.access.clients import ROLES, ClientInfo, authenticate
+from ledger.access.clients import ClientInfo, Role, authenticate
 
 SECURITY_SCHEME = "bearerAuth"
 KEY_CACHE_SECONDS = 5
@@ -91,7 +91,7 @@ def require_role(*roles: str) -> Callable[[F], F]:
 
     Also documents the bearer security requirement and the 401 and 403 responses.
     """
-    unknown = set(roles) - set(ROLES)
+    unknown = set(roles) - set(Role)
     if unknown:
         raise ValueError(f"unknown roles {sorted(unknown)}")
     allowed = {*roles, "admin"}

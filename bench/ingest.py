@@ -29,7 +29,7 @@ from bench._common import (
 )
 from ledger.db.engine import make_engine, make_session_factory
 from ledger.entries.append import append_records
-from ledger.entries.people import person_totals
+from ledger.entries.people import get_person_totals
 from ledger.entries.sources import add_source
 
 BATCH = 500
@@ -40,7 +40,7 @@ def totals_latency_ms(session_factory, person_id: str, rounds: int = 300) -> tup
     with session_factory() as session:
         for _ in range(rounds):
             started = time.perf_counter()
-            person_totals(session, person_id)
+            get_person_totals(session, person_id)
             samples.append((time.perf_counter() - started) * 1000)
     samples.sort()
     return statistics.median(samples), samples[int(len(samples) * 0.99) - 1]

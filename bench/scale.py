@@ -7,7 +7,7 @@ Grows one database through ``ledger.entries.append.append_records`` (batches of 
 path) to ``--entries``, with ``--per-person`` entries per person over five years. At 10k, 100k,
 1M, 2M, 3M, 5M and 10M entries (those not above the target) it prints: the append rate of the
 last segment and its ratio to a raw ``executemany`` insert of the same rows measured at the
-start of the same run; table and index sizes and bytes per entry; ``person_totals`` and
+start of the same run; table and index sizes and bytes per entry; ``get_person_totals`` and
 ``evaluate`` latency for one person (p50/p99); and, up to 3M entries, the time
 ``verify_ledger`` takes for the whole ledger. ``--resume --people 33333 --entries 3000000``
 grows the previous run's database further with the same sequence of records. The output is
@@ -42,7 +42,7 @@ from ledger.compliance.evaluation import evaluate
 from ledger.db.engine import make_engine, make_session_factory
 from ledger.entries.append import append_records
 from ledger.entries.audit import verify_ledger
-from ledger.entries.people import person_totals
+from ledger.entries.people import get_person_totals
 from ledger.entries.sources import add_source
 
 BATCH = 1000
@@ -101,8 +101,8 @@ def _latency(url: str, person_id: str) -> list[str]:
     profile = get_profile("quzhou-2020-intermediate")
     lines = []
     with sessions() as session:
-        p50, p99 = _timed(lambda: person_totals(session, person_id), 300)
-        lines.append(f"    person_totals            p50 {p50:6.2f} ms  p99 {p99:6.2f} ms")
+        p50, p99 = _timed(lambda: get_person_totals(session, person_id), 300)
+        lines.append(f"    get_person_totals            p50 {p50:6.2f} ms  p99 {p99:6.2f} ms")
         for explain in (True, False):
             p50, p99 = _timed(
                 lambda e=explain: evaluate(

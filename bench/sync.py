@@ -31,10 +31,11 @@ from importers.runner import sync_source
 from ledger.db.engine import make_engine, make_session_factory
 from ledger.entries.sources import add_source
 from ledger.entries.tables import Entry
+from ledger.values.categories import CATEGORY_LABELS_ZH
 from ledger.values.id_numbers import make_id_number
 
 PAGE = 1000
-LABELS = ("专业科目", "行业公需科目", "一般公需科目")
+LABELS = tuple(CATEGORY_LABELS_ZH.values())
 TOKEN_ENV = "CEHOURS_BENCH_PLATFORM_TOKEN"  # noqa: S105 (the name of a variable)
 
 

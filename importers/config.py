@@ -31,6 +31,7 @@ query parameters and headers.
 
 from __future__ import annotations
 
+import enum
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -39,8 +40,20 @@ from typing import Any
 from importers.errors import ConfigError, CredentialsError
 from importers.mapping import FieldMapping, parse_mapping
 
-PAGING_STYLES = ("cursor", "updated_since")
-AUTH_TYPES = ("none", "token", "basic")
+
+class PagingStyle(enum.StrEnum):
+    """How a platform pages its records."""
+
+    CURSOR = "cursor"  # each page names the next one with a cursor token
+    UPDATED_SINCE = "updated_since"  # filtered on an update time and sorted by it, page numbers
+
+
+class AuthType(enum.StrEnum):
+    """Which credential a platform wants."""
+
+    NONE = "none"
+    TOKEN = "token"  # noqa: S105 (a kind of credential, not one): a header holding a token
+    BASIC = "basic"  # HTTP basic authentication
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +79,7 @@ class RetryPolicy:
 class AuthConfig:
     """Which credential to send; values come from the environment variables named here."""
 
-    type: str = "none"
+    type: str = AuthType.NONE
     header: str = "Authorization"
     prefix: str = "Bearer "
     token_env: str | None = None
@@ -94,7 +107,7 @@ class AuthConfig:
 class PagingConfig:
     """How the platform pages and where things are in its answers."""
 
-    style: str = "cursor"
+    style: str = PagingStyle.CURSOR
     records_path: str = "data"
     next_path: str = "next"
     count_path: str | None = None
@@ -190,40 +203,11 @@ def parse_pull_config(config: Mapping[str, Any] | None) -> PullConfig:
     if not isinstance(url, str) or not url.startswith(("http://", "https://")):
         raise ConfigError("url must be an http:// or https:// URL")
 
-    auth_section = _pick(_section(config, "auth"), "auth")
-    auth = AuthConfig(**auth_section)
-    if auth.type not in AUTH_TYPES:
-        raise ConfigError(f"auth.type must be one of {', '.join(AUTH_TYPES)}")
-    if auth.type == "token" and not auth.token_env:
-        raise ConfigError("auth.token_env must name the environment variable holding the token")
-    if auth.type == "basic" and not (auth.username_env and auth.password_env):
-        raise ConfigError("auth.username_env and auth.password_env are required for basic auth")
-
-    paging = PagingConfig(**_pick(_section(config, "paging"), "paging"))
-    if paging.style not in PAGING_STYLES:
-        raise ConfigError(f"paging.style must be one of {', '.join(PAGING_STYLES)}")
-    if paging.style == "updated_since" and not paging.updated_field:
-        raise ConfigError("paging.updated_field is required with the updated_since style")
-    if not isinstance(paging.page_size, int) or not 1 <= paging.page_size <= 1000:
-        raise ConfigError("paging.page_size must be an integer from 1 to 1000")
-
-    schedule = None
-    if config.get("schedule"):
-        schedule = Schedule(**_pick(_section(config, "schedule"), "schedule"))
-        if (schedule.interval_minutes is None) == (schedule.cron is None):
-            raise ConfigError("schedule needs exactly one of interval_minutes and cron")
-        if schedule.interval_minutes is not None:
-            _positive(schedule.interval_minutes, "schedule.interval_minutes")
-        if schedule.cron is not None and len(str(schedule.cron).split()) != 5:
-            raise ConfigError("schedule.cron must have five fields: minute hour day month weekday")
-
+    auth = _auth(config)
+    paging = _paging(config)
+    schedule = _schedule(config)
     timeouts = _pick(_section(config, "timeouts"), "timeouts")
-    retry_section = _pick(_section(config, "retry"), "retry")
-    for key, value in retry_section.items():
-        _positive(value, f"retry.{key}")
-    retry = RetryPolicy(**retry_section)
-    if not isinstance(retry.attempts, int):
-        raise ConfigError("retry.attempts must be an integer")
+    retry = _retry(config)
 
     extras = {}
     for key in ("params", "headers"):
@@ -244,6 +228,54 @@ def parse_pull_config(config: Mapping[str, Any] | None) -> PullConfig:
         params=extras["params"],
         headers=extras["headers"],
     )
+
+
+def _one_of(value: object, words: type[enum.StrEnum], key: str) -> None:
+    if value not in tuple(words):
+        raise ConfigError(f"{key} must be one of {', '.join(words)}")
+
+
+def _auth(config: Mapping[str, Any]) -> AuthConfig:
+    auth = AuthConfig(**_pick(_section(config, "auth"), "auth"))
+    _one_of(auth.type, AuthType, "auth.type")
+    if auth.type == AuthType.TOKEN and not auth.token_env:
+        raise ConfigError("auth.token_env must name the environment variable holding the token")
+    if auth.type == AuthType.BASIC and not (auth.username_env and auth.password_env):
+        raise ConfigError("auth.username_env and auth.password_env are required for basic auth")
+    return auth
+
+
+def _paging(config: Mapping[str, Any]) -> PagingConfig:
+    paging = PagingConfig(**_pick(_section(config, "paging"), "paging"))
+    _one_of(paging.style, PagingStyle, "paging.style")
+    if paging.style == PagingStyle.UPDATED_SINCE and not paging.updated_field:
+        raise ConfigError("paging.updated_field is required with the updated_since style")
+    if not isinstance(paging.page_size, int) or not 1 <= paging.page_size <= 1000:
+        raise ConfigError("paging.page_size must be an integer from 1 to 1000")
+    return paging
+
+
+def _schedule(config: Mapping[str, Any]) -> Schedule | None:
+    if not config.get("schedule"):
+        return None
+    schedule = Schedule(**_pick(_section(config, "schedule"), "schedule"))
+    if (schedule.interval_minutes is None) == (schedule.cron is None):
+        raise ConfigError("schedule needs exactly one of interval_minutes and cron")
+    if schedule.interval_minutes is not None:
+        _positive(schedule.interval_minutes, "schedule.interval_minutes")
+    if schedule.cron is not None and len(str(schedule.cron).split()) != 5:
+        raise ConfigError("schedule.cron must have five fields: minute hour day month weekday")
+    return schedule
+
+
+def _retry(config: Mapping[str, Any]) -> RetryPolicy:
+    retry_section = _pick(_section(config, "retry"), "retry")
+    for key, value in retry_section.items():
+        _positive(value, f"retry.{key}")
+    retry = RetryPolicy(**retry_section)
+    if not isinstance(retry.attempts, int):
+        raise ConfigError("retry.attempts must be an integer")
+    return retry
 
 
 def lease_seconds(config: Mapping[str, Any] | None) -> float:

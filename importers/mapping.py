@@ -3,9 +3,7 @@
 Platforms name fields in pinyin abbreviations (``sfzh`` 身份证号, ``xm`` 姓名, ``kclb`` 课程类别,
 ``xs`` 学时, ``wcrq`` 完成日期, ``jlid`` 记录id) or, in exports, with Chinese headers; they label
 categories in Chinese (专业科目 ...). A mapping says which of their fields is which of ours, and
-which of their labels is which category. It only renames and normalises formats: whether a
-record is valid is decided by the ledger, so a record is judged the same whichever door it came
-in by.
+which of their labels is which category.
 
 A mapping, as found in a source's configuration or a ``--mapping`` file::
 
@@ -15,7 +13,26 @@ A mapping, as found in a source's configuration or a ``--mapping`` file::
      "categories": {"专业科目": "specialised"}}
 
 A field may name several alternatives (``["身份证号", "身份证号码"]``); the first present wins.
-``categories`` adds to (and may override) the standard Chinese labels.
+``categories`` adds to (and may override) :data:`PLATFORM_CATEGORY_LABELS`.
+
+The mapping step
+----------------
+Import and sync accept what platforms write, which is more than the push API takes. Each
+``map_*`` function below turns one field's platform form into the push API's form, and nothing
+else; whether a record is valid is then decided by the ledger's one validator
+(:func:`ledger.entries.records.parse_record`), so a record is judged the same whichever door it
+came in by. What the step accepts beyond the push API:
+
+- ID number (:func:`map_id_number`): a number cell, as text; a final ``x`` in upper case.
+- Category (:func:`map_category`): a platform's label (专业科目, 专业课, 公需科目(行业) ... and the
+  source's own ``categories``), as our key.
+- Hours (:func:`map_hours`): a spreadsheet's binary float, as the decimal that was typed.
+- Completion date (:func:`map_date`): ``20240501``, ``2024/5/1``, ``2024.5.1``, ``2024年5月1日``,
+  any of these followed by a time, or a spreadsheet's date-time, as a date.
+- External id and course texts (:func:`map_text`): a number cell, as text.
+
+Anything the step does not recognise is passed on as it came, for the ledger to reject with a
+reason: nothing is dropped or guessed silently.
 """
 
 from __future__ import annotations
@@ -28,18 +45,21 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from importers.errors import ConfigError
-from ledger.values.categories import CATEGORY_LABELS_ZH
+from ledger.values.categories import CATEGORY_LABELS_ZH, Category
+from ledger.values.id_numbers import normalise_id_number
 
 RECORD_FIELDS = ("external_id", "id_number", "name", "category", "hours", "completed_on")
 COURSE_FIELDS = ("course.code", "course.title", "course.provider")
 REQUIRED_FIELDS = RECORD_FIELDS
 
-STANDARD_CATEGORY_LABELS: dict[str, str] = {
+# How platforms label the categories: the service's own Chinese labels, and the older or
+# shorter labels seen in exports. A source's mapping may add its own.
+PLATFORM_CATEGORY_LABELS: dict[str, str] = {
     label: category.value for category, label in CATEGORY_LABELS_ZH.items()
 } | {
-    "专业课": "specialised",
-    "公需科目(行业)": "industry_public",
-    "公需科目(一般)": "general_public",
+    "专业课": Category.SPECIALISED.value,
+    "公需科目(行业)": Category.INDUSTRY_PUBLIC.value,
+    "公需科目(一般)": Category.GENERAL_PUBLIC.value,
 }
 
 # Headers seen in platform exports; used for files when neither the source nor the command
@@ -89,7 +109,9 @@ class FieldMapping:
         return None
 
     def to_record(self, row: Mapping[str, Any]) -> dict[str, Any]:
-        """A platform row as a record in the push API's shape, for the ledger to validate.
+        """A platform row as a record in the push API's shape, for the ledger to validate:
+        each field found by its platform names, then through its step of the mapping (see the
+        module's docstring).
 
         Nothing is dropped silently: an unknown label or an odd date is passed through as it
         came, and the ledger rejects it with a reason.
@@ -107,29 +129,40 @@ class FieldMapping:
                     found = value
                     break
             record[ours] = found
-        external_id = record["external_id"]
-        if isinstance(external_id, int) and not isinstance(external_id, bool):
-            record["external_id"] = str(external_id)
-        if isinstance(record["id_number"], int) and not isinstance(record["id_number"], bool):
-            record["id_number"] = str(record["id_number"])
-        if isinstance(record["id_number"], str):
-            record["id_number"] = record["id_number"].upper()
-        category = record["category"]
-        if isinstance(category, str):
-            record["category"] = self.categories.get(category, category)
-        record["hours"] = normalise_hours(record["hours"])
-        record["completed_on"] = normalise_date(record["completed_on"])
+        record["external_id"] = map_text(record["external_id"])
+        record["id_number"] = map_id_number(record["id_number"])
+        record["category"] = map_category(record["category"], self.categories)
+        record["hours"] = map_hours(record["hours"])
+        record["completed_on"] = map_date(record["completed_on"])
         course = {}
         for ours in COURSE_FIELDS:
             value = self.value(row, ours)
             if value is not None:
-                course[ours.split(".", 1)[1]] = str(value) if isinstance(value, int) else value
+                course[ours.split(".", 1)[1]] = map_text(value)
         if course:
             record["course"] = course
         return record
 
 
-def normalise_hours(value: Any) -> Any:
+def map_text(value: Any) -> Any:
+    """A text field (external id, course code, title or provider): a number cell as its digits."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return value
+
+
+def map_id_number(value: Any) -> Any:
+    """An ID number: a number cell as its digits, and in the ledger's normal form."""
+    value = map_text(value)
+    return normalise_id_number(value) if isinstance(value, str) else value
+
+
+def map_category(value: Any, labels: Mapping[str, str]) -> Any:
+    """A category: the platform's label as our key (an unknown label is passed on)."""
+    return labels.get(value, value) if isinstance(value, str) else value
+
+
+def map_hours(value: Any) -> Any:
     """Hours as the ledger takes them: a float from a spreadsheet becomes its shortest decimal.
 
     A spreadsheet cell holds 1.5 as a binary float; its shortest repr ("1.5") is what the person
@@ -143,7 +176,7 @@ def normalise_hours(value: Any) -> Any:
     return value
 
 
-def normalise_date(value: Any) -> Any:
+def map_date(value: Any) -> Any:
     """A completion date in the forms platforms use (20240501, 2024/5/1, 2024年5月1日...)."""
     if isinstance(value, dt.datetime):
         return value.date() if value.tzinfo is None else value
@@ -197,11 +230,11 @@ def parse_mapping(
     missing = [f for f in REQUIRED_FIELDS if f not in fields]
     if missing:
         raise ConfigError(f"{where}.fields must map {', '.join(missing)}")
-    categories = dict(STANDARD_CATEGORY_LABELS)
+    categories = dict(PLATFORM_CATEGORY_LABELS)
     raw_categories = raw.get("categories") or {}
     if not isinstance(raw_categories, Mapping):
         raise ConfigError(f"{where}.categories must be an object")
-    ours_values = set(STANDARD_CATEGORY_LABELS.values())
+    ours_values = set(PLATFORM_CATEGORY_LABELS.values())
     for label, category in raw_categories.items():
         if category not in ours_values:
             raise ConfigError(

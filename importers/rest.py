@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-from importers.config import PagingConfig, PullConfig, RetryPolicy
+from importers.config import AuthType, PagingConfig, PagingStyle, PullConfig, RetryPolicy
 from importers.errors import (
     BudgetExceededError,
     MalformedPageError,
@@ -102,9 +102,9 @@ class PlatformClient:
         self.session.headers["Accept"] = "application/json"
         self.session.headers.update(config.headers)
         self.params = dict(config.params)
-        if config.auth.type == "token":
+        if config.auth.type == AuthType.TOKEN:
             self.session.headers[config.auth.header] = config.auth.prefix + config.auth.token()
-        elif config.auth.type == "basic":
+        elif config.auth.type == AuthType.BASIC:
             self.session.auth = config.auth.basic()
         self.requests_made = 0
         self.retries = 0
@@ -127,6 +127,14 @@ class PlatformClient:
     def _remaining(self) -> float:
         return self._deadline - self._clock()
 
+    def _get(self, params: Mapping[str, str], remaining: float) -> requests.Response:
+        """One GET, neither of whose timeouts outlasts the run's remaining time budget."""
+        return self.session.get(
+            self.url,
+            params={**self.params, **params},
+            timeout=(min(self.timeout[0], remaining), min(self.timeout[1], remaining)),
+        )
+
     def get_page(self, params: Mapping[str, str], read: Callable[[Any], T]) -> T:
         """GET the platform with ``params`` and hand the decoded JSON to ``read``.
 
@@ -147,14 +155,7 @@ class PlatformClient:
             wait: float | None = None
             self.requests_made += 1
             try:
-                response = self.session.get(
-                    self.url,
-                    params={**self.params, **params},
-                    timeout=(
-                        min(self.timeout[0], remaining),
-                        min(self.timeout[1], remaining),
-                    ),
-                )
+                response = self._get(params, remaining)
             except requests.Timeout:
                 problem = "timed out"
             except requests.RequestException as exc:
@@ -218,7 +219,7 @@ class RestAdapter:
         Raises:
             PlatformError, PlatformUnavailableError, BudgetExceededError: as the client does.
         """
-        if self.paging.style == "cursor":
+        if self.paging.style == PagingStyle.CURSOR:
             return self._cursor_pages(cursor)
         return self._since_pages(cursor)
 

@@ -27,7 +27,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from importers.config import RetryPolicy, lease_seconds, parse_pull_config
+from importers.config import PullConfig, RetryPolicy, lease_seconds, parse_pull_config
 from importers.errors import ImporterError, SourceBusyError
 from importers.files import read_pages
 from importers.mapping import FieldMapping, file_mapping
@@ -39,9 +39,9 @@ from ledger.errors import LedgerError
 from ledger.sync.leases import acquire_lease, release_lease
 from ledger.sync.quarantine import Quarantine
 from ledger.sync.runs import (
-    IMPORT,
     PageCounts,
     RunInfo,
+    RunTrigger,
     finish_run,
     get_cursor,
     record_page,
@@ -208,11 +208,17 @@ def _describe(exc: BaseException) -> str:
     return f"{code}: {exc}"
 
 
+def _pull_settings(session: Session, source_id: str) -> tuple[PullConfig, dt.timedelta]:
+    """The source's pull configuration and how long its sync lease lasts."""
+    info = get_source(session, source_id)
+    return parse_pull_config(info.config), dt.timedelta(seconds=lease_seconds(info.config))
+
+
 def sync_source(
     session: Session,
     source_id: str,
     *,
-    trigger: str = "manual",
+    trigger: RunTrigger = RunTrigger.MANUAL,
     holder: str | None = None,
     retry: RetryPolicy | None = None,
     progress: Progress | None = None,
@@ -228,9 +234,7 @@ def sync_source(
         CredentialsError: a credential's environment variable is not set.
         SourceBusyError: another process is syncing this source right now.
     """
-    info = get_source(session, source_id)
-    config = parse_pull_config(info.config)
-    ttl = dt.timedelta(seconds=lease_seconds(info.config))
+    config, ttl = _pull_settings(session, source_id)
     holder = holder or new_holder()
     client = PlatformClient(config, retry=retry)
     try:
@@ -300,7 +304,7 @@ def import_file(
     first = next(pages, None)
     if first is not None:
         pages = itertools.chain([first], pages)
-    run_id = start_run(session, source_id, trigger=IMPORT, holder=new_holder())
+    run_id = start_run(session, source_id, trigger=RunTrigger.IMPORT, holder=new_holder())
     error: str | None = None
     try:
         for rows in pages:

@@ -26,6 +26,7 @@ from importers.errors import ImporterError, SourceBusyError
 from importers.runner import new_holder, sync_source
 from ledger.entries.sources import list_sources
 from ledger.errors import LedgerError
+from ledger.sync.runs import RunTrigger
 from ledger.values.dates import BUSINESS_TZ
 
 log = logging.getLogger(__name__)
@@ -46,7 +47,7 @@ def run_scheduled_sync(factory: sessionmaker[Session], source_id: str, holder: s
     """One scheduled sync; returns what happened. Never raises: a job must not kill the process."""
     with factory() as session:
         try:
-            run = sync_source(session, source_id, trigger="scheduler", holder=holder)
+            run = sync_source(session, source_id, trigger=RunTrigger.SCHEDULER, holder=holder)
         except SourceBusyError:
             log.info("sync of %s skipped: another process holds its lease", source_id)
             metrics.count_run(source_id, "busy")
@@ -77,7 +78,7 @@ def run_scheduled_sync(factory: sessionmaker[Session], source_id: str, holder: s
     return run.status
 
 
-def scheduled_sources(factory: sessionmaker[Session]) -> dict[str, Schedule]:
+def list_scheduled_sources(factory: sessionmaker[Session]) -> dict[str, Schedule]:
     """Every source whose configuration is valid and has a schedule."""
     out: dict[str, Schedule] = {}
     with factory() as session:
@@ -115,7 +116,7 @@ class SyncScheduler:
 
     def refresh(self) -> None:
         """Make the jobs match the sources' schedules (added, changed, removed)."""
-        wanted = scheduled_sources(self.factory)
+        wanted = list_scheduled_sources(self.factory)
         for source_id in list(self._schedules):
             if source_id not in wanted:
                 self.scheduler.remove_job(JOB_PREFIX + source_id)

@@ -13,12 +13,18 @@ import requests
 
 from api.cli import fail, open_session
 from ledger.attestations import key_encryption, signing_keys
-from ledger.attestations.status import attestation_events, attestation_status, revoke_attestation
+from ledger.attestations.jose import SigningAlgorithm
+from ledger.attestations.status import (
+    get_attestation_status,
+    list_attestation_events,
+    revoke_attestation,
+)
 from ledger.attestations.tokens import configured_issuer
 from ledger.attestations.verification import load_jwks, verify_token
 from ledger.errors import LedgerError
 
 HTTP_TIMEOUT = 10
+_ALGORITHMS = [a.value for a in SigningAlgorithm]
 
 
 def _actor() -> str:
@@ -48,9 +54,7 @@ def keys() -> None:
 
 
 @keys.command("create")
-@click.option(
-    "--alg", type=click.Choice(signing_keys.ALGORITHMS), default=signing_keys.DEFAULT_ALGORITHM
-)
+@click.option("--alg", type=click.Choice(_ALGORITHMS), default=signing_keys.DEFAULT_ALGORITHM.value)
 def keys_create(alg: str) -> None:
     """Create the first active signing key."""
     kek = _kek()
@@ -63,9 +67,7 @@ def keys_create(alg: str) -> None:
 
 
 @keys.command("rotate")
-@click.option(
-    "--alg", type=click.Choice(signing_keys.ALGORITHMS), default=None, help="default: same"
-)
+@click.option("--alg", type=click.Choice(_ALGORITHMS), default=None, help="default: same")
 def keys_rotate(alg: str | None) -> None:
     """Sign with a new key from now on; the old one stays published until its tokens expire."""
     kek = _kek()
@@ -124,10 +126,10 @@ def attestations_show(jti: str) -> None:
     """Print an attestation's status and audit trail as JSON (not its token or personal data)."""
     with open_session() as session:
         try:
-            status = attestation_status(session, jti)
+            status = get_attestation_status(session, jti)
         except LedgerError as exc:
             fail(exc)
-        events = attestation_events(session, jti)
+        events = list_attestation_events(session, jti)
     click.echo(json.dumps({**status.to_dict(), "events": events}, ensure_ascii=False, indent=2))
 
 

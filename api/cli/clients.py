@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from api.cli import fail, open_session
-from ledger.access.clients import ROLES, create_client, list_clients, revoke_client
+from ledger.access.clients import Role, create_client, list_clients, revoke_client
 from ledger.errors import LedgerError
 
 
@@ -16,7 +16,7 @@ def clients() -> None:
 
 @clients.command("add")
 @click.option("--name", required=True, help="who holds the key, e.g. the platform's name")
-@click.option("--role", type=click.Choice(ROLES), required=True)
+@click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
 @click.option(
     "--source", "source_id", default=None, help="the source a platform key writes (platform only)"
 )

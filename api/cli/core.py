@@ -10,7 +10,7 @@ import click
 from api.cli import fail, open_session
 from ledger.db.engine import database_url, make_engine, normalise_url
 from ledger.entries.audit import verify_ledger
-from ledger.entries.sources import SOURCE_KINDS, add_source, list_sources
+from ledger.entries.sources import SourceKind, add_source, list_sources
 from ledger.errors import LedgerError
 from ledger.schema import current_revision, head_revision, upgrade_database
 
@@ -67,7 +67,7 @@ def sources() -> None:
 
 @sources.command("add")
 @click.argument("source_id")
-@click.option("--kind", type=click.Choice(SOURCE_KINDS), required=True)
+@click.option("--kind", type=click.Choice([k.value for k in SourceKind]), required=True)
 @click.option("--region", "region_code", required=True, help="six-digit region code, e.g. 330800")
 @click.option("--name", "display_name", required=True, help="display name")
 @click.option(

@@ -23,7 +23,7 @@ from importers.runner import import_file, sync_source
 from ledger.entries.sources import set_source_config
 from ledger.errors import LedgerError
 from ledger.sync.quarantine import QuarantineInfo, list_quarantine
-from ledger.sync.runs import RunInfo, SourceSyncStatus, sync_status
+from ledger.sync.runs import RunInfo, RunTrigger, SourceSyncStatus, get_sync_status
 from ledger.values.id_numbers import mask_text
 
 
@@ -96,7 +96,7 @@ def sync_run(source_id: str) -> None:
     """Sync SOURCE now from its saved cursor (exit 1 if the run fails or the source is busy)."""
     with open_session() as session, _progress(source_id) as progress:
         try:
-            run = sync_source(session, source_id, trigger="manual", progress=progress)
+            run = sync_source(session, source_id, trigger=RunTrigger.MANUAL, progress=progress)
         except (LedgerError, ImporterError) as exc:
             _fail(exc)
     click.echo(_run_line(run))
@@ -144,7 +144,7 @@ def _status_json(s: SourceSyncStatus) -> dict[str, Any]:
 def sync_status_cmd(as_json: bool) -> None:
     """Every pulled source: its last run, cursor, quarantine size and whether it runs now."""
     with open_session() as session:
-        statuses = sync_status(session)
+        statuses = get_sync_status(session)
     if as_json:
         click.echo(json.dumps([_status_json(s) for s in statuses], ensure_ascii=False, indent=2))
         return

@@ -50,9 +50,10 @@ from api.identity import (
 from api.proof import ProofData, ProofFontError, proof_filename, render_proof
 from ledger.access.identity import SignedIn
 from ledger.attestations import signing_keys
-from ledger.attestations.status import attestation_status, get_attestation
+from ledger.attestations.status import get_attestation, get_attestation_status
 from ledger.attestations.tokens import configured_issuer
-from ledger.attestations.verification import Reason, verify_token
+from ledger.attestations.verification import VerificationCode as Reason
+from ledger.attestations.verification import verify_token
 from ledger.compliance.catalogue import catalogue
 from ledger.compliance.evaluation import evaluate
 from ledger.compliance.transcripts import STATUS_LABELS, EntryStatus, Transcript, build_transcript
@@ -412,13 +413,13 @@ def proof() -> Response:
 
 def _verification(token: str) -> dict[str, Any]:
     session = db_session()
-    jwks = signing_keys.jwks(session)
+    jwks = signing_keys.get_jwks(session)
     result = verify_token(token, jwks, issuer=configured_issuer())
     claims = result.claims
     status = None
     if claims.get("jti"):
         try:
-            status = attestation_status(session, str(claims["jti"])).to_dict()
+            status = get_attestation_status(session, str(claims["jti"])).to_dict()
         except UnknownAttestationError:
             status = None
     state = status["status"] if status else None

@@ -27,8 +27,8 @@ from ledger.attestations import key_encryption, signing_keys
 from ledger.attestations.issuance import Issued, issue_attestation
 from ledger.attestations.status import (
     StatusInfo,
-    attestation_status,
     get_attestation,
+    get_attestation_status,
     revoke_attestation,
 )
 from ledger.attestations.tables import MAX_APPLICATION_REF
@@ -173,7 +173,7 @@ def jwks() -> Response:
     fetch it again when a token names a `kid` you do not have. No credential needed.
     """
     _ensure_dev_key()
-    document = signing_keys.jwks(db_session())
+    document = signing_keys.get_jwks(db_session())
     body = json.dumps(document, separators=(",", ":"), sort_keys=True)
     etag = hashlib.sha256(body.encode()).hexdigest()[:32]
     response = current_app.response_class(body, mimetype="application/jwk-set+json")
@@ -253,7 +253,7 @@ def status(jti: str) -> Response:
     `valid`, `stale` (an entry it counted was later reversed or superseded: re-issue it) or
     `revoked`, with a reason and when it last changed.
     """
-    body = attestation_status(db_session(), jti).to_dict()
+    body = get_attestation_status(db_session(), jti).to_dict()
     response = current_app.response_class(json.dumps(body), mimetype="application/json")
     # A status can change at any moment; caches must ask again every time.
     response.headers["Cache-Control"] = "no-cache"

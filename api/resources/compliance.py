@@ -24,7 +24,7 @@ from api.auth import require_role
 from api.db import db_session
 from api.resources.base import Blueprint
 from api.resources.profiles import RuleLabelSchema, installed_profiles
-from ledger.compliance.evaluation import evaluate, ledger_state
+from ledger.compliance.evaluation import evaluate, get_ledger_state
 from ledger.compliance.facts import resolve_frame
 from ledger.entries.people import find_person_id
 
@@ -235,7 +235,7 @@ def check_compliance(args: dict[str, Any]) -> Response:
     options = (profile.digest, as_of, args.get("industry_platform"), args["include_entries"])
     size = int(current_app.config.get("COMPLIANCE_CACHE_SIZE", 256))
     if size > 0:
-        cached = _answers.get((person_id, ledger_state(session, person_id), *options))
+        cached = _answers.get((person_id, get_ledger_state(session, person_id), *options))
         if cached is not None:
             return current_app.response_class(cached, mimetype="application/json")
     result = evaluate(

@@ -14,7 +14,7 @@ from api.auth import require_role
 from api.db import db_session
 from api.resources.base import Blueprint
 from ledger.sync.quarantine import QuarantineInfo, list_quarantine
-from ledger.sync.runs import list_runs, sync_status
+from ledger.sync.runs import get_sync_status, list_runs
 from ledger.values.id_numbers import mask_text
 
 blp = Blueprint(
@@ -132,7 +132,7 @@ def get_status() -> dict[str, Any]:
                 "running_by": s.lease_holder,
                 "last_run": s.last_run,
             }
-            for s in sync_status(db_session())
+            for s in get_sync_status(db_session())
         ]
     }
 

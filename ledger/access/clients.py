@@ -9,6 +9,7 @@ lookup. The prefix is not secret: it is stored in clear so that operators can te
 from __future__ import annotations
 
 import datetime as dt
+import enum
 import hashlib
 import re
 import secrets
@@ -25,7 +26,13 @@ from ledger.db.transactions import read_transaction, write_transaction
 from ledger.entries.tables import Source
 from ledger.errors import NotFoundError, UnknownSourceError, ValidationError
 
-ROLES: Final = ("platform", "filing", "admin")
+
+class Role(enum.StrEnum):
+    """What a client's key may do (CONTRACT.md, "Callers and credentials")."""
+
+    PLATFORM = "platform"  # a learning platform: post and reverse its own source's records
+    FILING = "filing"  # a filing system: look up people, evaluate, attest, read transcripts
+    ADMIN = "admin"  # everything
 
 
 KEY_SCHEME: Final = "ceh"
@@ -90,11 +97,11 @@ def create_client(
     name = (name or "").strip()
     if not name or len(name) > 100 or any(ord(c) < 32 for c in name):
         errors["name"] = ["must be 1-100 printable characters"]
-    if role not in ROLES:
-        errors["role"] = [f"must be one of {', '.join(ROLES)}"]
-    elif role == "platform" and not source_id:
+    if role not in tuple(Role):
+        errors["role"] = [f"must be one of {', '.join(Role)}"]
+    elif role == Role.PLATFORM and not source_id:
         errors["source_id"] = ["a platform client must be bound to a source"]
-    elif role != "platform" and source_id:
+    elif role != Role.PLATFORM and source_id:
         errors["source_id"] = [f"a {role} client is not bound to a source"]
     if errors:
         raise ValidationError(errors)

@@ -155,30 +155,8 @@ class IdentityVerifier:
             raise IdentityTokenError("the identity token is malformed") from None
         if header.get("alg") not in config.algorithms:
             raise IdentityTokenError("the identity token's algorithm is not accepted")
-        key = self._signing_key(token)
+        claims = self._decode(token, self._signing_key(token))
         moment = now or dt.datetime.now(dt.UTC)
-        try:
-            claims = jwt.decode(
-                token,
-                key,
-                algorithms=list(config.algorithms),
-                audience=config.audience,
-                issuer=config.issuer,
-                leeway=config.leeway,
-                options={"require": ["exp", "iss", "aud"], "verify_exp": False},
-            )
-        except InvalidSignatureError:
-            raise IdentityTokenError("the identity token's signature does not verify") from None
-        except MissingRequiredClaimError as exc:
-            raise IdentityTokenError(f"the identity token has no {exc.claim} claim") from None
-        except InvalidIssuerError:
-            raise IdentityTokenError("the identity token is from another issuer") from None
-        except InvalidAudienceError:
-            raise IdentityTokenError("the identity token is not meant for this service") from None
-        except ImmatureSignatureError:
-            raise IdentityTokenError("the identity token is not valid yet") from None
-        except InvalidTokenError:
-            raise IdentityTokenError("the identity token is malformed") from None
         # Expiry is checked here, against ``now``, so that tests can verify as of a moment.
         try:
             expires = dt.datetime.fromtimestamp(int(claims["exp"]), dt.UTC)
@@ -200,6 +178,36 @@ class IdentityVerifier:
             subject=subject if isinstance(subject, str) else None,
             expires_at=expires,
         )
+
+    def _decode(self, token: str, key: Any) -> dict[str, Any]:
+        """The token's claims once its signature, issuer and audience check out.
+
+        Raises:
+            IdentityTokenError: saying which check failed.
+        """
+        config = self.config
+        try:
+            return jwt.decode(
+                token,
+                key,
+                algorithms=list(config.algorithms),
+                audience=config.audience,
+                issuer=config.issuer,
+                leeway=config.leeway,
+                options={"require": ["exp", "iss", "aud"], "verify_exp": False},
+            )
+        except InvalidSignatureError:
+            raise IdentityTokenError("the identity token's signature does not verify") from None
+        except MissingRequiredClaimError as exc:
+            raise IdentityTokenError(f"the identity token has no {exc.claim} claim") from None
+        except InvalidIssuerError:
+            raise IdentityTokenError("the identity token is from another issuer") from None
+        except InvalidAudienceError:
+            raise IdentityTokenError("the identity token is not meant for this service") from None
+        except ImmatureSignatureError:
+            raise IdentityTokenError("the identity token is not valid yet") from None
+        except InvalidTokenError:
+            raise IdentityTokenError("the identity token is malformed") from None
 
     def __repr__(self) -> str:
         return f"IdentityVerifier(issuer={self.config.issuer!r})"

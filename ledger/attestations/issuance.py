@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from ledger.attestations.key_encryption import load_kek
 from ledger.attestations.signing_keys import LoadedKey, active_signing_key, token_lifetime
-from ledger.attestations.status import AttestationState, record_events
+from ledger.attestations.status import AttestationEventKind, AttestationState, record_events
 from ledger.attestations.tables import ATTESTATION_ENTRIES, ATTESTATIONS, MAX_APPLICATION_REF
 from ledger.attestations.tokens import (
     Evaluated,
@@ -264,7 +264,7 @@ _PG_STORE = text(
         SELECT :jti, unnest(CAST(:entry_ids AS bigint[]))
     )
     INSERT INTO attestation_events (jti, event, status, actor, reason, at)
-    VALUES (:jti, 'issued', :status, :issued_by, NULL, :issued_at)
+    VALUES (:jti, :event, :status, :issued_by, NULL, :issued_at)
     """
 )
 
@@ -277,7 +277,8 @@ def store_issued(session: Session, row: AttestationRow, entry_ids: list[int]) ->
     the two together). Both skip the ORM's unit of work, which adds nothing here.
     """
     if fast.native_postgresql(session):
-        fast.execute(session, _PG_STORE, {**row._asdict(), "entry_ids": entry_ids})
+        event = AttestationEventKind.ISSUED
+        fast.execute(session, _PG_STORE, {**row._asdict(), "entry_ids": entry_ids, "event": event})
         return
     conn = session.connection()
     conn.execute(ATTESTATIONS.insert(), row._asdict())
@@ -287,4 +288,12 @@ def store_issued(session: Session, row: AttestationRow, entry_ids: list[int]) ->
                 [{"jti": row.jti, "entry_id": i} for i in entry_ids]
             )
         )
-    record_events(session, [row.jti], "issued", row.status, row.issued_by, None, row.issued_at)
+    record_events(
+        session,
+        [row.jti],
+        AttestationEventKind.ISSUED,
+        row.status,
+        row.issued_by,
+        None,
+        row.issued_at,
+    )

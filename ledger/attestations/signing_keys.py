@@ -19,6 +19,7 @@ transition records who did it and when, on the key's own row.
 from __future__ import annotations
 
 import datetime as dt
+import enum
 import hashlib
 import json
 import os
@@ -33,7 +34,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ledger.attestations.jose import b64url
+from ledger.attestations.jose import SigningAlgorithm, b64url
 from ledger.attestations.key_encryption import PrivateKey, seal, unseal
 from ledger.attestations.tables import Attestation, SigningKey
 from ledger.db.transactions import read_transaction, run_with_retries, write_transaction
@@ -42,11 +43,9 @@ from ledger.errors import (
     UnknownSigningKeyError,
     ValidationError,
 )
+from ledger.values.texts import parse_reason
 
-ALGORITHMS = ("EdDSA", "ES256")
-
-
-DEFAULT_ALGORITHM = "EdDSA"
+DEFAULT_ALGORITHM = SigningAlgorithm.EDDSA
 
 
 LIFETIME_ENV = "CEHOURS_ATTESTATION_LIFETIME_DAYS"
@@ -58,7 +57,7 @@ DEFAULT_LIFETIME = dt.timedelta(days=90)
 ACTIVE_KEY_TTL = 5.0
 
 
-class KeyStatus:
+class KeyStatus(enum.StrEnum):
     """Where a signing key is in its life."""
 
     ACTIVE = "active"
@@ -98,9 +97,9 @@ class LoadedKey:
             SigningKeyError: the key is not of its algorithm's type.
         """
         key = self.private_key
-        if self.alg == "EdDSA" and isinstance(key, ed25519.Ed25519PrivateKey):
+        if self.alg == SigningAlgorithm.EDDSA and isinstance(key, ed25519.Ed25519PrivateKey):
             return key.sign(data)
-        if self.alg == "ES256" and isinstance(key, ec.EllipticCurvePrivateKey):
+        if self.alg == SigningAlgorithm.ES256 and isinstance(key, ec.EllipticCurvePrivateKey):
             r, s = decode_dss_signature(key.sign(data, ec.ECDSA(hashes.SHA256())))
             return r.to_bytes(32, "big") + s.to_bytes(32, "big")
         raise SigningKeyError(f"signing key {self.kid} does not hold an {self.alg} key")
@@ -172,11 +171,11 @@ def generate_private_key(alg: str) -> PrivateKey:
     Raises:
         ValidationError: another algorithm was asked for.
     """
-    if alg == "EdDSA":
+    if alg == SigningAlgorithm.EDDSA:
         return ed25519.Ed25519PrivateKey.generate()
-    if alg == "ES256":
+    if alg == SigningAlgorithm.ES256:
         return ec.generate_private_key(ec.SECP256R1())
-    raise ValidationError({"alg": [f"must be one of {', '.join(ALGORITHMS)}"]})
+    raise ValidationError({"alg": [f"must be one of {', '.join(SigningAlgorithm)}"]})
 
 
 def _published(key: SigningKey, now: dt.datetime) -> bool:
@@ -322,10 +321,12 @@ def retire_key(session: Session, kid: str, *, reason: str, actor: str) -> KeyInf
     Raises:
         UnknownSigningKeyError: no such kid.
         SigningKeyError: it is the active key (rotate first), or already retired.
-        ValidationError: no reason given.
+        ValidationError: no reason given, or one longer than 2,000 characters.
     """
-    if not reason.strip():
-        raise ValidationError({"reason": ["a reason is required"]})
+    try:
+        reason = parse_reason(reason)
+    except ValueError as exc:
+        raise ValidationError({"reason": [str(exc)]}) from None
     now = _now()
     with write_transaction(session):
         key = session.get(SigningKey, kid, with_for_update=True)
@@ -338,7 +339,7 @@ def retire_key(session: Session, kid: str, *, reason: str, actor: str) -> KeyInf
         key.status = KeyStatus.RETIRED
         key.retired_at = now
         key.retired_by = actor
-        key.retired_reason = reason.strip()
+        key.retired_reason = reason
         info = _info(key, now)
     forget_active_key()
     return info
@@ -352,7 +353,7 @@ def list_keys(session: Session) -> list[KeyInfo]:
         return [_info(k, now) for k in keys]
 
 
-def jwks(session: Session, now: dt.datetime | None = None) -> dict[str, Any]:
+def get_jwks(session: Session, now: dt.datetime | None = None) -> dict[str, Any]:
     """The published JWK Set: every key that may still verify a live token.
 
     The extra member ``retired`` lists kids that no longer verify anything (JWK Set consumers

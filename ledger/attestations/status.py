@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -25,9 +26,10 @@ from ledger.errors import (
     UnknownAttestationError,
     ValidationError,
 )
+from ledger.values.texts import parse_reason
 
 
-class AttestationState:
+class AttestationState(enum.StrEnum):
     """An attestation's status (the contract's words)."""
 
     VALID = "valid"
@@ -35,9 +37,17 @@ class AttestationState:
     REVOKED = "revoked"
 
 
+class AttestationEventKind(enum.StrEnum):
+    """What happened to an attestation, as its audit trail (``attestation_events``) records it."""
+
+    ISSUED = "issued"
+    STALE = "stale"  # an entry it counted was reversed or superseded
+    REVOKED = "revoked"
+
+
 # What the public status endpoint says; the detailed reason (which may quote a platform's or an
 # administrator's free text) stays in the audit trail and the filing system's view.
-PUBLIC_REASONS = {
+PUBLIC_REASONS: dict[str, str] = {
     AttestationState.VALID: "issued",
     AttestationState.STALE: "an entry it counted was later reversed or superseded; re-issue it",
     AttestationState.REVOKED: "revoked by the issuer",
@@ -129,7 +139,9 @@ def mark_stale_for_entries(
         .values(status=AttestationState.STALE, status_reason=reason, status_changed_at=now)
         .execution_options(synchronize_session=False)
     )
-    record_events(session, jtis, "stale", AttestationState.STALE, actor, reason, now)
+    record_events(
+        session, jtis, AttestationEventKind.STALE, AttestationState.STALE, actor, reason, now
+    )
     return len(jtis)
 
 
@@ -139,12 +151,12 @@ def revoke_attestation(session: Session, jti: str, *, reason: str, actor: str) -
     Raises:
         UnknownAttestationError: no such jti.
         AttestationStatusError: it is already revoked.
-        ValidationError: no reason given.
+        ValidationError: no reason given, or one longer than 2,000 characters.
     """
-    if not isinstance(reason, str) or not reason.strip():
-        raise ValidationError({"reason": ["a reason is required"]})
-    if len(reason) > 2000:
-        raise ValidationError({"reason": ["must be at most 2000 characters"]})
+    try:
+        reason = parse_reason(reason)
+    except ValueError as exc:
+        raise ValidationError({"reason": [str(exc)]}) from None
 
     def transaction() -> StatusInfo:
         with write_transaction(session):
@@ -155,9 +167,11 @@ def revoke_attestation(session: Session, jti: str, *, reason: str, actor: str) -
                 raise AttestationStatusError("this attestation is already revoked")
             now = dt.datetime.now(dt.UTC)
             row.status = AttestationState.REVOKED
-            row.status_reason = reason.strip()
+            row.status_reason = reason
             row.status_changed_at = now
-            record_events(session, [jti], "revoked", row.status, actor, reason.strip(), now)
+            record_events(
+                session, [jti], AttestationEventKind.REVOKED, row.status, actor, reason, now
+            )
             return _status(row)
 
     return run_with_retries(transaction)
@@ -167,7 +181,7 @@ def _status(row: Attestation) -> StatusInfo:
     return StatusInfo(row.jti, row.status, PUBLIC_REASONS[row.status], row.status_changed_at)
 
 
-def attestation_status(session: Session, jti: str) -> StatusInfo:
+def get_attestation_status(session: Session, jti: str) -> StatusInfo:
     """The public status of an attestation: valid, stale or revoked, why, and since when.
 
     Raises:
@@ -208,7 +222,7 @@ def get_attestation(session: Session, jti: str) -> AttestationInfo:
         )
 
 
-def attestation_events(session: Session, jti: str) -> list[dict[str, Any]]:
+def list_attestation_events(session: Session, jti: str) -> list[dict[str, Any]]:
     """The audit trail of one attestation, oldest first."""
     with read_transaction(session):
         rows = session.scalars(

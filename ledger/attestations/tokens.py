@@ -18,7 +18,7 @@ import orjson
 
 from ledger.attestations.signing_keys import LoadedKey
 from ledger.canonical import canonical_bytes
-from ledger.values.id_numbers import mask_id_number
+from ledger.values.id_numbers import mask_id_number, normalise_id_number
 
 TOKEN_TYPE = "ce-attestation+jwt"  # noqa: S105 (a JOSE media type, not a password)
 
@@ -42,7 +42,7 @@ class Evaluated:
 
 def id_binding_hash(salt: str, id_number: str) -> str:
     """SHA-256 hex of the salt followed by the (upper-case) ID number: what ``id_binding`` holds."""
-    return hashlib.sha256((salt + id_number.strip().upper()).encode("utf-8")).hexdigest()
+    return hashlib.sha256((salt + normalise_id_number(id_number)).encode("utf-8")).hexdigest()
 
 
 ISSUER_ENV = "CEHOURS_ISSUER"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import enum
 import functools
 import hmac
 import json
@@ -27,13 +28,15 @@ from jwt.exceptions import (
     PyJWKError,
 )
 
+from ledger.attestations.jose import SigningAlgorithm
+from ledger.attestations.status import AttestationState
 from ledger.attestations.tokens import TOKEN_TYPE, id_binding_hash
 
 # Pinned: only these, never "none" or an HMAC algorithm (a public key is no secret).
-ALGORITHMS = ("EdDSA", "ES256")
+_ACCEPTED = tuple(SigningAlgorithm)
 
 
-_KEY_SHAPE = {"EdDSA": ("OKP", "Ed25519"), "ES256": ("EC", "P-256")}
+_KEY_SHAPE = {SigningAlgorithm.EDDSA: ("OKP", "Ed25519"), SigningAlgorithm.ES256: ("EC", "P-256")}
 
 
 REQUIRED_CLAIMS = ("iss", "sub", "iat", "nbf", "exp", "jti")
@@ -42,8 +45,8 @@ REQUIRED_CLAIMS = ("iss", "sub", "iat", "nbf", "exp", "jti")
 DEFAULT_LEEWAY = dt.timedelta(seconds=60)
 
 
-class Reason:
-    """Why verification failed (stable codes; ``OK`` when it did not)."""
+class VerificationCode(enum.StrEnum):
+    """The outcome of verifying a token: ``OK``, or why it failed (stable codes)."""
 
     OK = "ok"
     MALFORMED = "malformed"
@@ -63,21 +66,25 @@ class Reason:
 
 
 MESSAGES = {
-    Reason.OK: "the attestation is genuine, unaltered and live",
-    Reason.MALFORMED: "this is not a well-formed JWS compact token",
-    Reason.WRONG_ALG: "the token's algorithm is not one we accept (EdDSA, ES256) or not its key's",
-    Reason.WRONG_TYP: f"the token's typ is not {TOKEN_TYPE}",
-    Reason.UNKNOWN_KID: "the token's key id is not in the issuer's JWK Set",
-    Reason.KEY_RETIRED: "the token was signed by a key the issuer has retired",
-    Reason.BAD_SIGNATURE: "the signature does not match: the token was altered or forged",
-    Reason.MISSING_CLAIM: "a required claim is missing",
-    Reason.WRONG_ISSUER: "the token was issued by someone else",
-    Reason.EXPIRED: "the token has expired",
-    Reason.NOT_YET_VALID: "the token is not valid yet",
-    Reason.ID_MISMATCH: "the token is about a different ID number",
-    Reason.STALE: "an entry the attestation counted was reversed or superseded; re-issue it",
-    Reason.REVOKED: "the issuer has revoked this attestation",
-    Reason.STATUS_UNKNOWN: "the status document does not say this attestation is valid",
+    VerificationCode.OK: "the attestation is genuine, unaltered and live",
+    VerificationCode.MALFORMED: "this is not a well-formed JWS compact token",
+    VerificationCode.WRONG_ALG: (
+        "the token's algorithm is not one we accept (EdDSA, ES256) or not its key's"
+    ),
+    VerificationCode.WRONG_TYP: f"the token's typ is not {TOKEN_TYPE}",
+    VerificationCode.UNKNOWN_KID: "the token's key id is not in the issuer's JWK Set",
+    VerificationCode.KEY_RETIRED: "the token was signed by a key the issuer has retired",
+    VerificationCode.BAD_SIGNATURE: "the signature does not match: the token was altered or forged",
+    VerificationCode.MISSING_CLAIM: "a required claim is missing",
+    VerificationCode.WRONG_ISSUER: "the token was issued by someone else",
+    VerificationCode.EXPIRED: "the token has expired",
+    VerificationCode.NOT_YET_VALID: "the token is not valid yet",
+    VerificationCode.ID_MISMATCH: "the token is about a different ID number",
+    VerificationCode.STALE: (
+        "an entry the attestation counted was reversed or superseded; re-issue it"
+    ),
+    VerificationCode.REVOKED: "the issuer has revoked this attestation",
+    VerificationCode.STATUS_UNKNOWN: "the status document does not say this attestation is valid",
 }
 
 
@@ -103,7 +110,9 @@ class Verification:
         }
 
 
-def _fail(reason: str, header: Mapping[str, Any] | None = None, **claims: Any) -> Verification:
+def _fail(
+    reason: VerificationCode, header: Mapping[str, Any] | None = None, **claims: Any
+) -> Verification:
     return Verification(False, reason, MESSAGES[reason], dict(header or {}), dict(claims))
 
 
@@ -158,33 +167,58 @@ def verify_token(
     then, when given, the ID number against ``id_binding`` and the status document.
     """
     if not isinstance(token, str) or token.count(".") != 2:
-        return _fail(Reason.MALFORMED)
+        return _fail(VerificationCode.MALFORMED)
     header = _unverified_header(token)
     if header is None:
-        return _fail(Reason.MALFORMED)
+        return _fail(VerificationCode.MALFORMED)
+    key = _key_of(header, jwks)
+    if isinstance(key, VerificationCode):
+        return _fail(key, header)
+    moment = now or dt.datetime.now(dt.UTC)
+    claims = _decode(token, key, header["alg"], issuer)
+    if isinstance(claims, VerificationCode):
+        return _fail(claims, header)
+    problem = _check_times(claims, moment, leeway)
+    if problem is None and id_number is not None:
+        problem = _check_binding(claims, id_number)
+    if problem is None and status is not None:
+        problem = _check_status(claims, status)
+    if problem is not None:
+        return _fail(problem, header, **claims)
+    return Verification(
+        True, VerificationCode.OK, MESSAGES[VerificationCode.OK], dict(header), claims
+    )
+
+
+def _key_of(header: Mapping[str, Any], jwks: Mapping[str, Any]) -> jwt.PyJWK | VerificationCode:
+    """The key that should have signed a token with this header: checks ``alg`` (pinned),
+    ``typ``, ``kid`` (retired or unknown) and the key's type against ``alg``."""
     alg = header.get("alg")
-    if alg not in ALGORITHMS:
-        return _fail(Reason.WRONG_ALG, header)
+    if alg not in _ACCEPTED:
+        return VerificationCode.WRONG_ALG
     if header.get("typ") != TOKEN_TYPE:
-        return _fail(Reason.WRONG_TYP, header)
+        return VerificationCode.WRONG_TYP
     kid = header.get("kid")
     if not isinstance(kid, str) or not kid:
-        return _fail(Reason.UNKNOWN_KID, header)
+        return VerificationCode.UNKNOWN_KID
     jwk = _jwk_for(jwks, kid)
     if jwk is None:
         retired = jwks.get("retired") or []
-        return _fail(Reason.KEY_RETIRED if kid in retired else Reason.UNKNOWN_KID, header)
+        return VerificationCode.KEY_RETIRED if kid in retired else VerificationCode.UNKNOWN_KID
     if (jwk.get("kty"), jwk.get("crv")) != _KEY_SHAPE[alg] or jwk.get("alg", alg) != alg:
-        return _fail(Reason.WRONG_ALG, header)
+        return VerificationCode.WRONG_ALG
     try:
-        key = _key(json.dumps(jwk, sort_keys=True), alg)
+        return _key(json.dumps(jwk, sort_keys=True), alg)
     except (PyJWKError, InvalidTokenError, ValueError, TypeError):
-        return _fail(Reason.UNKNOWN_KID, header)
-    moment = now or dt.datetime.now(dt.UTC)
+        return VerificationCode.UNKNOWN_KID
+
+
+def _decode(token: str, key: jwt.PyJWK, alg: str, issuer: str) -> dict[str, Any] | VerificationCode:
+    """The claims, once the signature, the required claims and the issuer are good."""
     try:
         # Signature first (PyJWT checks it before any claim), with time checks done by us
         # against ``now`` so that callers and tests can verify as of a given moment.
-        claims = jwt.decode(
+        return jwt.decode(
             token,
             key,
             algorithms=[alg],
@@ -198,50 +232,56 @@ def verify_token(
             },
         )
     except InvalidSignatureError:
-        return _fail(Reason.BAD_SIGNATURE, header)
+        return VerificationCode.BAD_SIGNATURE
     except MissingRequiredClaimError:
-        return _fail(Reason.MISSING_CLAIM, header)
+        return VerificationCode.MISSING_CLAIM
     except InvalidIssuerError:
-        return _fail(Reason.WRONG_ISSUER, header)
+        return VerificationCode.WRONG_ISSUER
     except InvalidTokenError:
         # A signature that verified over a payload that is not JSON, or claims of wrong types.
-        return _fail(Reason.MALFORMED, header)
-    timing = _check_times(claims, moment, leeway)
-    if timing is not None:
-        return _fail(timing, header, **claims)
-    if id_number is not None:
-        binding = claims.get("id_binding")
-        if not isinstance(binding, Mapping) or not isinstance(binding.get("salt"), str):
-            return _fail(Reason.MISSING_CLAIM, header, **claims)
-        expected = id_binding_hash(binding["salt"], id_number)
-        if not hmac.compare_digest(expected, str(binding.get("hash", ""))):
-            return _fail(Reason.ID_MISMATCH, header, **claims)
-    if status is not None:
-        state = status.get("status")
-        if status.get("jti") not in (None, claims["jti"]):
-            return _fail(Reason.STATUS_UNKNOWN, header, **claims)
-        if state == "stale":
-            return _fail(Reason.STALE, header, **claims)
-        if state == "revoked":
-            return _fail(Reason.REVOKED, header, **claims)
-        if state != "valid":
-            return _fail(Reason.STATUS_UNKNOWN, header, **claims)
-    return Verification(True, Reason.OK, MESSAGES[Reason.OK], dict(header), claims)
+        return VerificationCode.MALFORMED
 
 
-def _check_times(claims: Mapping[str, Any], now: dt.datetime, leeway: dt.timedelta) -> str | None:
+def _check_binding(claims: Mapping[str, Any], id_number: str) -> VerificationCode | None:
+    """Whether the token is about the applicant whose ID number the verifier knows."""
+    binding = claims.get("id_binding")
+    if not isinstance(binding, Mapping) or not isinstance(binding.get("salt"), str):
+        return VerificationCode.MISSING_CLAIM
+    expected = id_binding_hash(binding["salt"], id_number)
+    if not hmac.compare_digest(expected, str(binding.get("hash", ""))):
+        return VerificationCode.ID_MISMATCH
+    return None
+
+
+def _check_status(claims: Mapping[str, Any], status: Mapping[str, Any]) -> VerificationCode | None:
+    """Whether the status document is this attestation's and says it is valid."""
+    state = status.get("status")
+    if status.get("jti") not in (None, claims["jti"]):
+        return VerificationCode.STATUS_UNKNOWN
+    if state == AttestationState.STALE:
+        return VerificationCode.STALE
+    if state == AttestationState.REVOKED:
+        return VerificationCode.REVOKED
+    if state != AttestationState.VALID:
+        return VerificationCode.STATUS_UNKNOWN
+    return None
+
+
+def _check_times(
+    claims: Mapping[str, Any], now: dt.datetime, leeway: dt.timedelta
+) -> VerificationCode | None:
     try:
         exp = int(claims["exp"])
         nbf = int(claims["nbf"])
         int(claims["iat"])
     except (TypeError, ValueError):
-        return Reason.MALFORMED
+        return VerificationCode.MALFORMED
     stamp = now.timestamp()
     slack = leeway.total_seconds()
     if stamp >= exp + slack:
-        return Reason.EXPIRED
+        return VerificationCode.EXPIRED
     if stamp < nbf - slack:
-        return Reason.NOT_YET_VALID
+        return VerificationCode.NOT_YET_VALID
     return None
 
 

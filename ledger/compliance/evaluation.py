@@ -164,7 +164,7 @@ def _read_explained(
     return state, entries, superseders
 
 
-def ledger_state(session: Session, person_id: str) -> LedgerState:
+def get_ledger_state(session: Session, person_id: str) -> LedgerState:
     """The person's chain head and entry count: what an evaluation of them depends on.
 
     Every entry of a person moves their head, so two evaluations with equal arguments at the
@@ -247,7 +247,7 @@ def _judge_balances(
     one snapshot (a read transaction, or the caller's)."""
     context = nullcontext() if session.in_transaction() else read_transaction(session)
     with context:
-        state = ledger_state(session, person_id)
+        state = get_ledger_state(session, person_id)
         window = set(frame.window)
         rows = fast.fetch(session, _BALANCES, _span(person_id, window))
         judgement = sums_from_balances(

@@ -11,7 +11,7 @@ from ledger.compliance.profile import Cutoff, Profile
 from ledger.entries.chain import EntryKind
 from ledger.errors import ValidationError
 from ledger.values.categories import Category
-from ledger.values.dates import today_in_business_tz
+from ledger.values.dates import parse_as_of, today_in_business_tz
 
 ZERO = Decimal("0.0")
 
@@ -86,8 +86,11 @@ def resolve_frame(profile: Profile, as_of: dt.date | None) -> Frame:
     Raises:
         ValidationError: the as-of date is before 1990 (no ledger holds hours from then).
     """
-    if as_of is not None and as_of.year < 1990:
-        raise ValidationError({"as_of": ["must be a date from 1990 on"]})
+    if as_of is not None:
+        try:
+            as_of = parse_as_of(as_of)
+        except ValueError as exc:
+            raise ValidationError({"as_of": [str(exc)]}) from None
     day = as_of or profile.default_as_of or today_in_business_tz()
     year = profile.application_year or day.year
     last = day if profile.cutoff == Cutoff.ON_OR_BEFORE else day - dt.timedelta(days=1)

@@ -13,10 +13,11 @@ from typing import Any, NamedTuple
 
 from ledger.compliance.facts import REVERSAL, ZERO, BalanceFact, EntryFact, Frame
 from ledger.compliance.profile import IndustryManaged, Profile
+from ledger.entries.sources import SourceKind
 from ledger.values.hours import format_hours
 
 
-class Reason(enum.StrEnum):
+class ExclusionReason(enum.StrEnum):
     """Why an entry did not count (stable codes; the explanation text is for people)."""
 
     REVERSED = "reversed"
@@ -28,7 +29,18 @@ class Reason(enum.StrEnum):
     NOT_AUTHORITATIVE = "not_authoritative"
 
 
-_CODE: dict[Reason | None, str | None] = {None: None, **{r: r.value for r in Reason}}
+class IndustryDecidedBy(enum.StrEnum):
+    """Who settled the industry-platform question (R6), besides a profile's ``industry_managed``
+    rule (:class:`IndustryManaged`, whose words are used when that rule settled it)."""
+
+    PROFILE = "profile"  # the profile names no industry platform: the question does not arise
+    REQUEST = "request"  # the caller said whether the person's industry is managed there
+
+
+_CODE: dict[ExclusionReason | None, str | None] = {
+    None: None,
+    **{r: r.value for r in ExclusionReason},
+}
 
 
 # Every entry listed formats its hours; they take few distinct values. (Equal Decimals such as
@@ -42,7 +54,7 @@ class EntryVerdict(NamedTuple):
 
     entry: EntryFact
     counted: bool
-    reason: Reason | None = None
+    reason: ExclusionReason | None = None
     detail: str | None = None
     related_entry_id: int | None = None
 
@@ -94,14 +106,16 @@ class Judgement:
     verdicts: list[EntryVerdict] = field(default_factory=list)
     sums: dict[tuple[int, str], Decimal] = field(default_factory=lambda: defaultdict(lambda: ZERO))
     industry: bool = False
-    decided_by: str = "profile"
+    decided_by: IndustryDecidedBy | IndustryManaged = IndustryDecidedBy.PROFILE
 
 
-def _decided_by(profile: Profile, requested: bool | None) -> str:
+def _decided_by(profile: Profile, requested: bool | None) -> IndustryDecidedBy | IndustryManaged:
     """How the industry-platform question was settled: by the request, or the profile's rule."""
     if profile.source_policy.industry_platform is None:
-        return "profile"
-    return "request" if requested is not None else profile.source_policy.industry_managed
+        return IndustryDecidedBy.PROFILE
+    if requested is not None:
+        return IndustryDecidedBy.REQUEST
+    return profile.source_policy.industry_managed
 
 
 def _cancelled(entries: Iterable[EntryFact]) -> dict[int, EntryFact]:
@@ -143,52 +157,8 @@ def judge_entries(
     ``superseders`` maps a credit id to the credit that superseded it, for superseding credits
     that ``entries`` does not include (another year).
     """
-    window = set(frame.window)
-    first, last = min(frame.window), max(frame.window)
-    span = str(first) if first == last else f"{first}-{last}"
-    outside = Reason.OUTSIDE_WINDOW
-    reversal_of = _cancelled(entries)
-    superseded_by = dict(superseders or {})
-    superseded_by.update({e.supersedes_id: e.id for e in entries if e.supersedes_id})
     verdicts: dict[int, EntryVerdict] = {}
-    candidates: list[EntryFact] = []
-    # (This loop and the next run once per listed entry: kept lean.)
-    last_day = frame.last_day
-    for e in entries:
-        if e.kind == REVERSAL:
-            verdicts[e.id] = EntryVerdict(
-                e, False, Reason.REVERSAL, f"reversal of entry {e.reverses_id}", e.reverses_id
-            )
-        elif e.id in reversal_of:
-            new = superseded_by.get(e.id)
-            if new is not None:
-                verdicts[e.id] = EntryVerdict(
-                    e,
-                    False,
-                    Reason.SUPERSEDED,
-                    f"superseded by entry {new} (corrected record)",
-                    new,
-                )
-            else:
-                rev = reversal_of[e.id]
-                verdicts[e.id] = EntryVerdict(
-                    e, False, Reason.REVERSED, f"reversed by entry {rev.id}: {rev.reason}", rev.id
-                )
-        elif (day := e.completed_on).year not in window:
-            verdicts[e.id] = EntryVerdict(
-                e, False, outside, f"completed in {day.year}, outside the window {span}"
-            )
-        elif day > last_day:
-            verdicts[e.id] = EntryVerdict(
-                e,
-                False,
-                Reason.AFTER_CUTOFF,
-                f"completed {e.completed_on.isoformat()}, after the cut-off"
-                f" (completions up to {frame.last_day.isoformat()} count)",
-            )
-        else:
-            candidates.append(e)
-
+    candidates = _screen(frame, entries, superseders or {}, verdicts)
     policy = profile.source_policy
     industry = decide_industry(
         profile,
@@ -198,8 +168,78 @@ def judge_entries(
     authority = policy.industry_platform if industry else policy.hours_of_record
     assert authority is not None
     judgement = Judgement(industry=industry, decided_by=_decided_by(profile, requested_industry))
+    _count_once(candidates, authority, judgement, verdicts)
+    judgement.verdicts = [verdicts[e.id] for e in entries]
+    return judgement
+
+
+def _screen(
+    frame: Frame,
+    entries: Sequence[EntryFact],
+    superseders: dict[int, int],
+    verdicts: dict[int, EntryVerdict],
+) -> list[EntryFact]:
+    """Judge what the entries say of themselves: reversals, reversed and superseded credits,
+    completions outside the window or after the cut-off. Returns the credits still in the
+    running."""
+    window = set(frame.window)
+    first, last = min(frame.window), max(frame.window)
+    span = str(first) if first == last else f"{first}-{last}"
+    outside = ExclusionReason.OUTSIDE_WINDOW
+    reversal_of = _cancelled(entries)
+    superseded_by = dict(superseders)
+    superseded_by.update({e.supersedes_id: e.id for e in entries if e.supersedes_id})
+    candidates: list[EntryFact] = []
+    # (This loop and the one of _count_once run once per listed entry: kept lean.)
+    last_day = frame.last_day
+    for e in entries:
+        if e.kind == REVERSAL:
+            verdicts[e.id] = EntryVerdict(
+                e,
+                False,
+                ExclusionReason.REVERSAL,
+                f"reversal of entry {e.reverses_id}",
+                e.reverses_id,
+            )
+        elif e.id in reversal_of:
+            new = superseded_by.get(e.id)
+            if new is not None:
+                verdicts[e.id] = EntryVerdict(
+                    e,
+                    False,
+                    ExclusionReason.SUPERSEDED,
+                    f"superseded by entry {new} (corrected record)",
+                    new,
+                )
+            else:
+                rev = reversal_of[e.id]
+                why = f"reversed by entry {rev.id}: {rev.reason}"
+                verdicts[e.id] = EntryVerdict(e, False, ExclusionReason.REVERSED, why, rev.id)
+        elif (day := e.completed_on).year not in window:
+            why = f"completed in {day.year}, outside the window {span}"
+            verdicts[e.id] = EntryVerdict(e, False, outside, why)
+        elif day > last_day:
+            verdicts[e.id] = EntryVerdict(
+                e,
+                False,
+                ExclusionReason.AFTER_CUTOFF,
+                f"completed {e.completed_on.isoformat()}, after the cut-off"
+                f" (completions up to {frame.last_day.isoformat()} count)",
+            )
+        else:
+            candidates.append(e)
+    return candidates
+
+
+def _count_once(
+    candidates: list[EntryFact],
+    authority: str,
+    judgement: Judgement,
+    verdicts: dict[int, EntryVerdict],
+) -> None:
+    """Count each completion once, from a source of record (R6): the authoritative entries
+    first, oldest first, so that the first registration of a completion counts."""
     counted: dict[tuple[dt.date, str, Decimal], list[EntryFact]] = defaultdict(list)
-    # Authoritative entries first, oldest first: the first registration of a completion counts.
     for e in sorted(candidates, key=lambda c: (c.source_kind != authority, c.id)):
         bucket = counted[(e.completed_on, e.category, e.hours)]
         twin = None
@@ -211,31 +251,33 @@ def judge_entries(
             verdicts[e.id] = EntryVerdict(
                 e,
                 False,
-                Reason.DUPLICATE,
+                ExclusionReason.DUPLICATE,
                 f"same completion as entry {twin.id} on source {twin.source_id}, which counts",
                 twin.id,
             )
         elif e.source_kind != authority:
-            why = (
-                "the person's industry is managed on the industry platform"
-                if industry
-                else "hours of record are those of the city platform"
-                if authority == "city"
-                else f"hours of record are those of {authority} platforms"
-            )
             verdicts[e.id] = EntryVerdict(
                 e,
                 False,
-                Reason.NOT_AUTHORITATIVE,
-                f"source {e.source_id} ({e.source_kind}) is not of record: {why}"
-                f" ({authority} hours prevail)",
+                ExclusionReason.NOT_AUTHORITATIVE,
+                _not_of_record(e, authority, judgement.industry),
             )
         else:
             bucket.append(e)
             verdicts[e.id] = EntryVerdict(e, True)
             judgement.sums[(e.completed_on.year, e.category)] += e.hours
-    judgement.verdicts = [verdicts[e.id] for e in entries]
-    return judgement
+
+
+def _not_of_record(e: EntryFact, authority: str, industry: bool) -> str:
+    why = (
+        "the person's industry is managed on the industry platform"
+        if industry
+        else "hours of record are those of the city platform"
+        if authority == SourceKind.CITY
+        else f"hours of record are those of {authority} platforms"
+    )
+    source = f"source {e.source_id} ({e.source_kind})"
+    return f"{source} is not of record: {why} ({authority} hours prevail)"
 
 
 def sums_from_balances(
@@ -268,7 +310,7 @@ def sums_from_balances(
         )
         return closed or any(
             v.entry.source_kind == policy.industry_platform
-            and v.reason in (None, Reason.DUPLICATE, Reason.NOT_AUTHORITATIVE)
+            and v.reason in (None, ExclusionReason.DUPLICATE, ExclusionReason.NOT_AUTHORITATIVE)
             for v in open_judgement.verdicts
         )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import enum
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -21,28 +22,28 @@ CATEGORY_GROUPS: dict[str, tuple[Category, ...]] = {
 }
 
 
-class RuleKind:
+class RuleKind(enum.StrEnum):
     """What a rule does with its figure."""
 
     MINIMUM = "minimum"  # fails when the hours are below ``hours``
     INFORMATIONAL = "informational"  # reported, never fails (R8: bonus hours)
 
 
-class Per:
+class Per(enum.StrEnum):
     """Over what a rule's figure is taken."""
 
     YEAR = "year"  # each year of the window separately; every year must pass
     WINDOW = "window"  # the window's years together
 
 
-class Cutoff:
+class Cutoff(enum.StrEnum):
     """Which completion dates count relative to the as-of date."""
 
     ON_OR_BEFORE = "on_or_before"
     BEFORE = "before"
 
 
-class IndustryManaged:
+class IndustryManaged(enum.StrEnum):
     """How the evaluator decides that a person's industry is managed on the industry platform."""
 
     HAS_ENTRIES = "has_entries"  # any counting-eligible credit from such a platform in the window
@@ -54,10 +55,10 @@ class Rule:
     """One requirement (or informational figure) of a profile."""
 
     id: str
-    kind: str
+    kind: RuleKind
     categories: tuple[Category, ...]
     of: str  # as written: "all", "public" or a category list joined by "+"
-    per: str
+    per: Per
     hours: Decimal | None
     label_zh: str | None = None
     label_en: str | None = None
@@ -79,9 +80,9 @@ class SourcePolicy:
     industry is managed on a platform of kind ``industry_platform``, whose hours then prevail.
     """
 
-    hours_of_record: str
+    hours_of_record: str  # a source kind (a transcript judges with "any")
     industry_platform: str | None
-    industry_managed: str
+    industry_managed: IndustryManaged
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +98,7 @@ class Profile:
     application_year: int | None
     window_years: tuple[int, ...] | None  # fixed calendar years, or
     window_offsets: tuple[int, ...] | None  # offsets from the application year
-    cutoff: str
+    cutoff: Cutoff
     default_as_of: dt.date | None
     source_policy: SourcePolicy
     caps: tuple[Cap, ...]

@@ -9,13 +9,14 @@ format; :func:`parse_profile` reports every mistake at once, each with its path 
 from __future__ import annotations
 
 import datetime as dt
+import enum
 import os
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 
@@ -32,20 +33,23 @@ from ledger.compliance.profile import (
     RuleKind,
     SourcePolicy,
 )
-from ledger.entries.sources import SOURCE_KINDS
+from ledger.entries.sources import SourceKind
 from ledger.errors import ProfileError
-from ledger.values.categories import Category
+from ledger.values.categories import Category, parse_category
+from ledger.values.dates import EARLIEST_YEAR, LATEST_YEAR, parse_as_of
+from ledger.values.hours import parse_rule_hours
 
 PLACEHOLDER = "TODO"
+
+
+# The closed sets a profile chooses from (rule kinds, categories, source kinds...).
+_Word = TypeVar("_Word", bound=enum.StrEnum)
 
 
 _ID = re.compile(r"[a-z0-9][a-z0-9-]{1,63}")
 
 
 _RULE_ID = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
-
-
-MAX_HOURS = Decimal("10000")
 
 
 class _StrictLoader(yaml.SafeLoader):
@@ -168,32 +172,20 @@ class _Check:
     def hours(self, value: Any, path: str) -> Decimal | None:
         if value is None:
             return None
-        if isinstance(value, bool):
-            self.add(path, 'must be hours such as 90 or "18.5"')
-            return None
         try:
-            hours = Decimal(value) if isinstance(value, int | str | Decimal) else None
-        except InvalidOperation:
-            hours = None
-        if hours is None or not hours.is_finite():
-            self.add(path, 'must be hours such as 90 or "18.5"')
+            return parse_rule_hours(value)
+        except ValueError as exc:
+            self.add(path, str(exc))
             return None
-        if hours < 0 or hours > MAX_HOURS:
-            self.add(path, f"must be between 0 and {MAX_HOURS}")
-            return None
-        if hours != hours.quantize(Decimal("0.1")):
-            self.add(path, "may have at most one decimal place")
-            return None
-        return hours.quantize(Decimal("0.1"))
 
-    def choice(self, value: Any, path: str, allowed: Iterable[str]) -> str | None:
+    def choice(self, value: Any, path: str, allowed: type[_Word]) -> _Word | None:
         if value is None:
             return None
-        allowed = tuple(allowed)
-        if value not in allowed:
-            self.add(path, f"must be one of {', '.join(allowed)}")
+        words = [word.value for word in allowed]
+        if value not in words:
+            self.add(path, f"must be one of {', '.join(words)}")
             return None
-        return str(value)
+        return allowed(value)
 
 
 def _join(path: str, key: str | int) -> str:
@@ -232,36 +224,14 @@ def parse_profile(document: Any, *, origin: str | None = None) -> Profile:
     if doc is None:
         raise ProfileError(check.errors)
 
-    profile_id = doc.get("id")
-    if profile_id is not None and (
-        not isinstance(profile_id, str) or not _ID.fullmatch(profile_id)
-    ):
-        check.add("id", "must be 2-64 lower-case letters, digits or hyphens, e.g. r1-annual-90")
-        profile_id = None
+    profile_id = _profile_id(doc.get("id"), check)
     version = check.integer(doc.get("version"), "version", low=1, high=1_000_000)
 
-    title_zh = title_en = None
-    title = doc.get("title")
-    if title is not None and check.mapping(title, "title", required=("zh", "en")) is not None:
-        title_zh = check.text(title.get("zh"), "title.zh", limit=200)
-        title_en = check.text(title.get("en"), "title.en", limit=200)
+    title_zh, title_en = _title(doc.get("title"), check)
     description = check.text(doc.get("description"), "description", limit=2000)
-
-    notice: dict[str, str] = {}
-    raw_notice = doc.get("notice")
-    if raw_notice is not None and check.mapping(
-        raw_notice, "notice", required=("document",), optional=("seed", "clause", "url", "issued")
-    ):
-        for key in ("document", "seed", "clause", "url", "issued"):
-            value = raw_notice.get(key)
-            if isinstance(value, dt.date):
-                value = value.isoformat()
-            text = check.text(value, f"notice.{key}")
-            if text is not None:
-                notice[key] = text
-
+    notice = _notice(doc.get("notice"), check)
     application_year = check.integer(
-        doc.get("application_year"), "application_year", low=1990, high=2100
+        doc.get("application_year"), "application_year", low=EARLIEST_YEAR, high=LATEST_YEAR
     )
     window_years, window_offsets = _window(doc.get("window"), check)
     cutoff, default_as_of = _as_of(doc.get("as_of"), check)
@@ -297,6 +267,41 @@ def parse_profile(document: Any, *, origin: str | None = None) -> Profile:
     return _with_digest(profile)
 
 
+def _profile_id(value: Any, check: _Check) -> str | None:
+    if value is not None and (not isinstance(value, str) or not _ID.fullmatch(value)):
+        check.add("id", "must be 2-64 lower-case letters, digits or hyphens, e.g. r1-annual-90")
+        return None
+    return value
+
+
+def _title(value: Any, check: _Check) -> tuple[str | None, str | None]:
+    if value is None or check.mapping(value, "title", required=("zh", "en")) is None:
+        return None, None
+    return (
+        check.text(value.get("zh"), "title.zh", limit=200),
+        check.text(value.get("en"), "title.en", limit=200),
+    )
+
+
+_NOTICE_KEYS = ("document", "seed", "clause", "url", "issued")
+
+
+def _notice(value: Any, check: _Check) -> dict[str, str]:
+    notice: dict[str, str] = {}
+    if value is None or not check.mapping(
+        value, "notice", required=_NOTICE_KEYS[:1], optional=_NOTICE_KEYS[1:]
+    ):
+        return notice
+    for key in _NOTICE_KEYS:
+        item = value.get(key)
+        if isinstance(item, dt.date):
+            item = item.isoformat()
+        text = check.text(item, f"notice.{key}")
+        if text is not None:
+            notice[key] = text
+    return notice
+
+
 def _with_digest(profile: Profile) -> Profile:
     return replace(profile, digest=sha256_hex(profile.content()))
 
@@ -328,24 +333,25 @@ def _window(value: Any, check: _Check) -> tuple[tuple[int, ...] | None, tuple[in
         check.add("window", "give exactly one of years (calendar years) or relative (offsets)")
         return None, None
     if "years" in raw:
-        return _years(raw["years"], "window.years", check, low=1990, high=2100), None
+        years = _years(raw["years"], "window.years", check, low=EARLIEST_YEAR, high=LATEST_YEAR)
+        return years, None
     offsets = _years(raw["relative"], "window.relative", check, low=-20, high=1)
     return None, offsets
 
 
-def _as_of(value: Any, check: _Check) -> tuple[str, dt.date | None]:
+def _as_of(value: Any, check: _Check) -> tuple[Cutoff, dt.date | None]:
     if value is None:
         return Cutoff.ON_OR_BEFORE, None
     raw = check.mapping(value, "as_of", optional=("counts", "default"))
     if raw is None:
         return Cutoff.ON_OR_BEFORE, None
-    cutoff = check.choice(raw.get("counts"), "as_of.counts", (Cutoff.ON_OR_BEFORE, Cutoff.BEFORE))
+    cutoff = check.choice(raw.get("counts"), "as_of.counts", Cutoff)
     default = raw.get("default")
-    if default is not None and not isinstance(default, dt.date):
+    if default is not None:
         try:
-            default = dt.date.fromisoformat(str(default))
-        except ValueError:
-            check.add("as_of.default", "must be a date YYYY-MM-DD")
+            default = parse_as_of(default)
+        except ValueError as exc:
+            check.add("as_of.default", str(exc))
             default = None
     return cutoff or Cutoff.ON_OR_BEFORE, default
 
@@ -362,15 +368,15 @@ def _source_policy(value: Any, check: _Check) -> SourcePolicy | None:
     if raw is None:
         return None
     of_record = check.choice(
-        raw.get("hours_of_record"), "source_policy.hours_of_record", SOURCE_KINDS
+        raw.get("hours_of_record"), "source_policy.hours_of_record", SourceKind
     )
     industry = check.choice(
-        raw.get("industry_platform"), "source_policy.industry_platform", SOURCE_KINDS
+        raw.get("industry_platform"), "source_policy.industry_platform", SourceKind
     )
     managed = check.choice(
         raw.get("industry_managed"),
         "source_policy.industry_managed",
-        (IndustryManaged.HAS_ENTRIES, IndustryManaged.ON_REQUEST),
+        IndustryManaged,
     )
     if industry is not None and industry == of_record:
         check.add("source_policy.industry_platform", "must differ from hours_of_record")
@@ -399,13 +405,15 @@ def _categories(value: Any, path: str, check: _Check) -> tuple[str, tuple[Catego
     found: list[Category] = []
     for i, item in enumerate(items):
         where = path if isinstance(value, str) else _join(path, i)
-        if item not in names:
+        try:
+            category = parse_category(item)
+        except ValueError:
             check.add(where, f"must be one of {', '.join(names)} (or all / public for the list)")
             return None
-        if Category(item) in found:
+        if category in found:
             check.add(where, "is listed twice")
             return None
-        found.append(Category(item))
+        found.append(category)
     ordered = tuple(c for c in ALL_CATEGORIES if c in found)
     return "+".join(c.value for c in ordered), ordered
 
@@ -421,9 +429,7 @@ def _caps(value: Any, check: _Check) -> tuple[Cap, ...]:
         path = _join("caps", i)
         if check.mapping(raw, path, required=("category", "per_year")) is None:
             continue
-        category = check.choice(
-            raw.get("category"), f"{path}.category", [c.value for c in Category]
-        )
+        category = check.choice(raw.get("category"), f"{path}.category", Category)
         limit = check.hours(raw.get("per_year"), f"{path}.per_year")
         if category is None or limit is None:
             continue
@@ -460,10 +466,8 @@ def _rules(value: Any, check: _Check) -> tuple[Rule, ...]:
         elif rule_id in seen:
             check.add(f"{path}.id", f"{rule_id!r} is used by an earlier rule")
             rule_id = None
-        kind = check.choice(
-            raw.get("kind"), f"{path}.kind", (RuleKind.MINIMUM, RuleKind.INFORMATIONAL)
-        )
-        per = check.choice(raw.get("per"), f"{path}.per", (Per.YEAR, Per.WINDOW))
+        kind = check.choice(raw.get("kind"), f"{path}.kind", RuleKind)
+        per = check.choice(raw.get("per"), f"{path}.per", Per)
         of = _categories(raw.get("of"), f"{path}.of", check) if raw.get("of") is not None else None
         hours = check.hours(raw.get("hours"), f"{path}.hours")
         if kind == RuleKind.MINIMUM and raw.get("hours") is None:

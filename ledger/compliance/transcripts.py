@@ -22,7 +22,7 @@ from sqlalchemy import Row, select
 from sqlalchemy.orm import Session
 
 from ledger.compliance.facts import CATEGORIES, ZERO, EntryFact, Frame
-from ledger.compliance.judgement import EntryVerdict, Reason, judge_entries
+from ledger.compliance.judgement import EntryVerdict, ExclusionReason, judge_entries
 from ledger.compliance.profile import Cutoff, IndustryManaged, Profile, SourcePolicy
 from ledger.db.transactions import read_transaction
 from ledger.entries.tables import Entry, Person, Source
@@ -60,10 +60,10 @@ STATUS_LABELS = {
 
 
 _FROM_REASON = {
-    Reason.REVERSED: EntryStatus.REVERSED,
-    Reason.SUPERSEDED: EntryStatus.SUPERSEDED,
-    Reason.DUPLICATE: EntryStatus.DUPLICATE,
-    Reason.REVERSAL: EntryStatus.REVERSAL,
+    ExclusionReason.REVERSED: EntryStatus.REVERSED,
+    ExclusionReason.SUPERSEDED: EntryStatus.SUPERSEDED,
+    ExclusionReason.DUPLICATE: EntryStatus.DUPLICATE,
+    ExclusionReason.REVERSAL: EntryStatus.REVERSAL,
 }
 
 
@@ -197,6 +197,7 @@ _COLUMNS = (
 )
 
 
+# A row of _COLUMNS (or the person's columns), read by name.
 _Row = Row[*tuple[Any, ...]]
 
 

@@ -52,7 +52,7 @@ _PERSON_BY_ID_NUMBER = fast.Query(
 )
 
 
-def person_totals(session: Session, person_id: str) -> dict[int, dict[str, Decimal]]:
+def get_person_totals(session: Session, person_id: str) -> dict[int, dict[str, Decimal]]:
     """Hours per year and category for a person, from balances: O(years), not O(entries).
 
     Raises:

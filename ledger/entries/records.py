@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hashlib
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -17,9 +16,7 @@ from ledger.values.categories import Category, parse_category
 from ledger.values.dates import parse_completed_on
 from ledger.values.hours import parse_hours
 from ledger.values.id_numbers import validate_id_number
-
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-
+from ledger.values.texts import CONTROL_CHARACTERS, parse_text
 
 MAX_EXTERNAL_ID = 128
 
@@ -106,20 +103,11 @@ def _content_digest(rec: RecordIn) -> str:
 
 
 def _text(value: object, field: str, limit: int, errors: dict[str, list[str]]) -> str | None:
-    if not isinstance(value, str):
-        errors.setdefault(field, []).append("must be a string")
+    try:
+        return parse_text(value, limit=limit)
+    except ValueError as exc:
+        errors.setdefault(field, []).append(str(exc))
         return None
-    text = value.strip()
-    if not text:
-        errors.setdefault(field, []).append("must not be empty")
-        return None
-    if len(text) > limit:
-        errors.setdefault(field, []).append(f"must be at most {limit} characters")
-        return None
-    if _CONTROL.search(text):
-        errors.setdefault(field, []).append("must not contain control characters")
-        return None
-    return text
 
 
 def parse_record(raw: object, *, today: dt.date | None = None) -> RecordIn:
@@ -193,23 +181,8 @@ def _parse_plain(raw: dict[str, Any], today: dt.date | None) -> RecordIn | None:
         or not 0 < len(name) <= MAX_NAME
     ):
         return None
-    texts = [external_id, name]
-    course: dict[str, str] = {}
-    raw_course = raw.get("course")
-    if raw_course is not None:
-        if type(raw_course) is not dict or not raw_course.keys() <= COURSE_LIMITS.keys():
-            return None
-        for key, value in raw_course.items():
-            if value is None:
-                continue
-            if type(value) is not str:
-                return None
-            value = value.strip()
-            if not 0 < len(value) <= COURSE_LIMITS[key]:
-                return None
-            course[key] = value
-            texts.append(value)
-    if _CONTROL.search("".join(texts)):
+    course = _plain_course(raw.get("course"))
+    if course is None or CONTROL_CHARACTERS.search("".join((external_id, name, *course.values()))):
         return None
     try:
         completed_on = parse_completed_on(day_raw, today=today)
@@ -227,6 +200,26 @@ def _parse_plain(raw: dict[str, Any], today: dt.date | None) -> RecordIn | None:
         course_title=course.get("title"),
         course_provider=course.get("provider"),
     )
+
+
+def _plain_course(raw_course: object) -> dict[str, str] | None:
+    """A plain course object's stripped texts (``{}`` for none), or ``None`` if anything in it
+    is unusual (control characters are for the caller to look for)."""
+    course: dict[str, str] = {}
+    if raw_course is None:
+        return course
+    if type(raw_course) is not dict or not raw_course.keys() <= COURSE_LIMITS.keys():
+        return None
+    for key, value in raw_course.items():
+        if value is None:
+            continue
+        if type(value) is not str:
+            return None
+        value = value.strip()
+        if not 0 < len(value) <= COURSE_LIMITS[key]:
+            return None
+        course[key] = value
+    return course
 
 
 def _parse_checked(raw: object, *, today: dt.date | None) -> RecordIn:
@@ -267,18 +260,7 @@ def _parse_checked(raw: object, *, today: dt.date | None) -> RecordIn:
         except ValueError as exc:
             errors.setdefault(name_, []).append(str(exc))
 
-    course: dict[str, str | None] = {}
-    raw_course = raw.get("course")
-    if raw_course is not None:
-        if not isinstance(raw_course, Mapping):
-            errors.setdefault("course", []).append("must be an object")
-        else:
-            for key in raw_course:
-                if key not in COURSE_LIMITS:
-                    errors.setdefault(f"course.{str(key)[:64]}", []).append("is not a known field")
-            for key, limit in COURSE_LIMITS.items():
-                if raw_course.get(key) is not None:
-                    course[key] = _text(raw_course[key], f"course.{key}", limit, errors)
+    course = _checked_course(raw.get("course"), errors)
     if errors:
         raise ValidationError(errors)
     assert external_id is not None
@@ -294,3 +276,20 @@ def _parse_checked(raw: object, *, today: dt.date | None) -> RecordIn:
         course_title=course.get("title"),
         course_provider=course.get("provider"),
     )
+
+
+def _checked_course(raw_course: object, errors: dict[str, list[str]]) -> dict[str, str | None]:
+    """A course object's texts, every problem added to ``errors`` (``{}`` for no course)."""
+    course: dict[str, str | None] = {}
+    if raw_course is None:
+        return course
+    if not isinstance(raw_course, Mapping):
+        errors.setdefault("course", []).append("must be an object")
+        return course
+    for key in raw_course:
+        if key not in COURSE_LIMITS:
+            errors.setdefault(f"course.{str(key)[:64]}", []).append("is not a known field")
+    for key, limit in COURSE_LIMITS.items():
+        if raw_course.get(key) is not None:
+            course[key] = _text(raw_course[key], f"course.{key}", limit, errors)
+    return course

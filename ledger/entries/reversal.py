@@ -18,6 +18,7 @@ from ledger.errors import (
     UnknownRecordError,
     ValidationError,
 )
+from ledger.values.texts import parse_reason
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +42,7 @@ def reverse_record(
         ReversalError: the record is already reversed.
         ValidationError: the reason is empty.
     """
-    _check_reason(reason)
+    reason = _parse_reason(reason)
 
     def transaction() -> ReversalResult:
         with write_transaction(session):
@@ -70,7 +71,7 @@ def reverse_entry(session: Session, entry_id: int, *, reason: str, actor: str) -
         ReversalError: the entry is a reversal, or already reversed.
         ValidationError: the reason is empty.
     """
-    _check_reason(reason)
+    reason = _parse_reason(reason)
 
     def transaction() -> ReversalResult:
         with write_transaction(session):
@@ -85,11 +86,16 @@ def reverse_entry(session: Session, entry_id: int, *, reason: str, actor: str) -
     return run_with_retries(transaction)
 
 
-def _check_reason(reason: str) -> None:
-    if not isinstance(reason, str) or not reason.strip():
-        raise ValidationError({"reason": ["a reason is required"]})
-    if len(reason) > 2000:
-        raise ValidationError({"reason": ["must be at most 2000 characters"]})
+def _parse_reason(reason: object) -> str:
+    """The reason, checked and without surrounding spaces (as the reversal records it).
+
+    Raises:
+        ValidationError: no reason, or a longer one than ``MAX_REASON``.
+    """
+    try:
+        return parse_reason(reason)
+    except ValueError as exc:
+        raise ValidationError({"reason": [str(exc)]}) from None
 
 
 def _reverse(session: Session, entry_id: int, reason: str, actor: str) -> ReversalResult:
@@ -103,12 +109,12 @@ def _reverse(session: Session, entry_id: int, reason: str, actor: str) -> Revers
         raise ReversalError(f"entry {entry_id} is already reversed by entry {already}")
     chains = lock_chains(session, [target.person_id])
     pending = Pending(utc_now())
-    pending.add(chains[target.person_id], reversal_of(target, reason=reason.strip(), actor=actor))
+    pending.add(chains[target.person_id], reversal_of(target, reason=reason, actor=actor))
     (new_id,) = flush(session, pending)
     stale = mark_stale_for_entries(
         session,
         [entry_id],
-        reason=f"an entry it counted was reversed: {reason.strip()}",
+        reason=f"an entry it counted was reversed: {reason}",
         actor=actor,
     )
     return ReversalResult(new_id, entry_id, target.person_id, stale)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import enum
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -14,7 +15,14 @@ from ledger.db.transactions import read_transaction, write_transaction
 from ledger.entries.tables import Source
 from ledger.errors import ConflictError, UnknownSourceError, ValidationError
 
-SOURCE_KINDS = ("city", "province_industry", "province", "other")
+
+class SourceKind(enum.StrEnum):
+    """What kind of platform a source is; a profile's source policy (R6) names these."""
+
+    CITY = "city"  # 市专业技术人员继续教育学习平台: hours of record by default (R6)
+    PROVINCE_INDUSTRY = "province_industry"  # 省行业平台: prevails where its industry is managed
+    PROVINCE = "province"
+    OTHER = "other"
 
 
 _SOURCE_ID = re.compile(r"[a-z0-9][a-z0-9_-]{1,63}")
@@ -64,8 +72,8 @@ def add_source(
     errors: dict[str, list[str]] = {}
     if not _SOURCE_ID.fullmatch(source_id or ""):
         errors["id"] = ["must be 2-64 characters of a-z, 0-9, '-' and '_'"]
-    if kind not in SOURCE_KINDS:
-        errors["kind"] = [f"must be one of {', '.join(SOURCE_KINDS)}"]
+    if kind not in tuple(SourceKind):
+        errors["kind"] = [f"must be one of {', '.join(SourceKind)}"]
     if not _REGION.fullmatch(region_code or ""):
         errors["region_code"] = ["must be a six-digit administrative region code"]
     if not display_name or not display_name.strip() or len(display_name) > 200:

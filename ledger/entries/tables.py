@@ -116,10 +116,10 @@ class Entry(Base):
 
 
 class RecordStatus(enum.StrEnum):
-    """Where a held record stands (``records.status``)."""
+    """Where a platform record stands (``records.status``)."""
 
-    ACTIVE = "active"  # its credit counts
-    REVERSED = "reversed"  # its credit was reversed (a supersede makes a new active one)
+    ACTIVE = "active"  # its current credit counts (a supersede makes a new active one)
+    REVERSED = "reversed"  # its credit was reversed
 
 
 class Record(Base):
@@ -133,8 +133,7 @@ class Record(Base):
     version: Mapped[int] = mapped_column(Integer)
     content_digest: Mapped[Sha256]
     entry_id: Mapped[int] = mapped_column(EntryId)
-    # "active" while its credit counts, "reversed" once reversed (a supersede makes a new active).
-    status: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))  # a RecordStatus
     updated_at: Mapped[Timestamp]
 
 

@@ -14,6 +14,7 @@ nothing is counted twice.
 from __future__ import annotations
 
 import datetime as dt
+import enum
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,16 +29,21 @@ from ledger.sync.quarantine import Quarantine, file_quarantine
 from ledger.sync.tables import QuarantinedRecord, SyncCursor, SyncLease, SyncRun, upsert_into
 from ledger.values.id_numbers import mask_text
 
-RUNNING = "running"
+
+class RunStatus(enum.StrEnum):
+    """Where a sync or import run is."""
+
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
 
 
-SUCCEEDED = "succeeded"
+class RunTrigger(enum.StrEnum):
+    """What started a run."""
 
-
-FAILED = "failed"
-
-
-IMPORT = "import"
+    MANUAL = "manual"  # an operator (``cehours sync run``)
+    SCHEDULER = "scheduler"  # the scheduler process
+    IMPORT = "import"  # a file import; it holds no lease and has no cursor
 
 
 ABANDONED = "abandoned: the process running it ended before it finished"
@@ -105,7 +111,7 @@ def get_cursor(session: Session, source_id: str) -> dict[str, Any] | None:
         return dict(row.value) if row is not None else None
 
 
-def start_run(session: Session, source_id: str, *, trigger: str, holder: str) -> int:
+def start_run(session: Session, source_id: str, *, trigger: RunTrigger, holder: str) -> int:
     """Record the start of a run and return its id.
 
     A sync (which holds the source's lease) also closes the source's syncs that are still
@@ -119,23 +125,23 @@ def start_run(session: Session, source_id: str, *, trigger: str, holder: str) ->
         with write_transaction(session):
             if session.get(Source, source_id) is None:
                 raise UnknownSourceError(f"unknown source {source_id!r}")
-            if trigger != IMPORT:
+            if trigger != RunTrigger.IMPORT:
                 session.execute(
                     update(SyncRun)
                     .where(
                         SyncRun.source_id == source_id,
-                        SyncRun.status == RUNNING,
-                        SyncRun.trigger != IMPORT,
+                        SyncRun.status == RunStatus.RUNNING,
+                        SyncRun.trigger != RunTrigger.IMPORT,
                         SyncRun.holder != holder,
                     )
-                    .values(status=FAILED, finished_at=_now(), error=ABANDONED)
+                    .values(status=RunStatus.FAILED, finished_at=_now(), error=ABANDONED)
                 )
             run = SyncRun(
                 source_id=source_id,
                 trigger=trigger,
                 holder=holder,
                 started_at=_now(),
-                status=RUNNING,
+                status=RunStatus.RUNNING,
                 pages=0,
                 fetched=0,
                 created=0,
@@ -177,25 +183,9 @@ def record_page(
             assert run is not None, "record_page for a run that was never started"
             source_id = run.source_id
             if lease is not None:
-                holder, ttl = lease
-                renewed = session.execute(
-                    update(SyncLease)
-                    .where(SyncLease.source_id == source_id, SyncLease.holder == holder)
-                    .values(expires_at=now + ttl)
-                    .returning(SyncLease.holder)
-                ).first()
-                if renewed is None:
-                    raise LeaseLostError(f"the sync lease of {source_id!r} was taken by another")
+                _renew_lease(session, source_id, *lease, now)
             if cursor is not None:
-                ins = upsert_into(session, SyncCursor).values(
-                    source_id=source_id, value=dict(cursor), updated_at=now
-                )
-                session.execute(
-                    ins.on_conflict_do_update(
-                        index_elements=["source_id"],
-                        set_={"value": ins.excluded.value, "updated_at": now},
-                    )
-                )
+                _save_cursor(session, source_id, cursor, now)
             session.execute(
                 update(SyncRun)
                 .where(SyncRun.id == run_id)
@@ -208,28 +198,62 @@ def record_page(
                     rejected=SyncRun.rejected + counts.rejected,
                 )
             )
-            # Most sources have nothing in quarantine: one indexed probe spares a 1,000-key UPDATE.
-            if keys and session.scalar(
-                select(QuarantinedRecord.record_key)
-                .where(
-                    QuarantinedRecord.source_id == source_id,
-                    QuarantinedRecord.cleared_at.is_(None),
-                )
-                .limit(1)
-            ):
-                session.execute(
-                    update(QuarantinedRecord)
-                    .where(
-                        QuarantinedRecord.source_id == source_id,
-                        QuarantinedRecord.record_key.in_(keys),
-                        QuarantinedRecord.cleared_at.is_(None),
-                    )
-                    .values(cleared_at=now)
-                )
+            if keys:
+                _clear_quarantine(session, source_id, keys, now)
             if quarantine:
                 file_quarantine(session, source_id, run_id, quarantine, now)
 
     run_with_retries(transaction)
+
+
+def _renew_lease(
+    session: Session, source_id: str, holder: str, ttl: dt.timedelta, now: dt.datetime
+) -> None:
+    renewed = session.execute(
+        update(SyncLease)
+        .where(SyncLease.source_id == source_id, SyncLease.holder == holder)
+        .values(expires_at=now + ttl)
+        .returning(SyncLease.holder)
+    ).first()
+    if renewed is None:
+        raise LeaseLostError(f"the sync lease of {source_id!r} was taken by another")
+
+
+def _save_cursor(
+    session: Session, source_id: str, cursor: Mapping[str, Any], now: dt.datetime
+) -> None:
+    ins = upsert_into(session, SyncCursor).values(
+        source_id=source_id, value=dict(cursor), updated_at=now
+    )
+    session.execute(
+        ins.on_conflict_do_update(
+            index_elements=["source_id"],
+            set_={"value": ins.excluded.value, "updated_at": now},
+        )
+    )
+
+
+def _clear_quarantine(session: Session, source_id: str, keys: list[str], now: dt.datetime) -> None:
+    """Mark the records of ``keys`` cleared: the platform has sent them again, valid."""
+    # Most sources have nothing in quarantine: one indexed probe spares a 1,000-key UPDATE.
+    if not session.scalar(
+        select(QuarantinedRecord.record_key)
+        .where(
+            QuarantinedRecord.source_id == source_id,
+            QuarantinedRecord.cleared_at.is_(None),
+        )
+        .limit(1)
+    ):
+        return
+    session.execute(
+        update(QuarantinedRecord)
+        .where(
+            QuarantinedRecord.source_id == source_id,
+            QuarantinedRecord.record_key.in_(keys),
+            QuarantinedRecord.cleared_at.is_(None),
+        )
+        .values(cleared_at=now)
+    )
 
 
 def finish_run(session: Session, run_id: int, *, error: str | None = None) -> RunInfo:
@@ -240,7 +264,7 @@ def finish_run(session: Session, run_id: int, *, error: str | None = None) -> Ru
             run = session.get(SyncRun, run_id)
             assert run is not None, "finish_run for a run that was never started"
             run.finished_at = _now()
-            run.status = FAILED if error else SUCCEEDED
+            run.status = RunStatus.FAILED if error else RunStatus.SUCCEEDED
             run.error = mask_text(error)[:2000] if error else None
             session.flush()
             return _run_info(run)
@@ -282,7 +306,7 @@ def list_runs(session: Session, source_id: str | None = None, *, limit: int = 20
         return [_run_info(r) for r in session.scalars(stmt)]
 
 
-def sync_status(session: Session) -> list[SourceSyncStatus]:
+def get_sync_status(session: Session) -> list[SourceSyncStatus]:
     """Every source with a pull configuration or any sync history: cursor, last run, quarantine."""
     with read_transaction(session):
         sources = list(session.scalars(select(Source).order_by(Source.id)))

@@ -1,4 +1,8 @@
-"""The three hour categories (科目) and their Chinese labels."""
+"""The three hour categories (科目) and their labels in Chinese and in English.
+
+These are the labels the service itself writes (pages, proofs, the CLI). Platforms label their
+categories in their own ways; importers map those labels onto the keys first
+(:data:`importers.mapping.PLATFORM_CATEGORY_LABELS`)."""
 
 from __future__ import annotations
 
@@ -17,6 +21,13 @@ CATEGORY_LABELS_ZH = {
     Category.SPECIALISED: "专业科目",
     Category.INDUSTRY_PUBLIC: "行业公需科目",
     Category.GENERAL_PUBLIC: "一般公需科目",
+}
+
+
+CATEGORY_LABELS_EN = {
+    Category.SPECIALISED: "Specialised",
+    Category.INDUSTRY_PUBLIC: "Industry public",
+    Category.GENERAL_PUBLIC: "General public",
 }
 
 

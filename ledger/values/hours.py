@@ -1,4 +1,9 @@
-"""Hours: exact decimals with one place, how they are parsed and written."""
+"""Hours: exact decimals with one place, how they are parsed and written.
+
+Two quantities are hours: what a record registers (more than 0, at most 200) and what a
+profile's rule or cap requires (0 to 10,000). Both are exact decimals with at most one place,
+never binary floats; each has its own parser here, with its own range and messages.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +12,44 @@ from decimal import Decimal, InvalidOperation
 MAX_HOURS_PER_RECORD = Decimal("200")
 
 
+MAX_RULE_HOURS = Decimal("10000")
+
+
 ONE_PLACE = Decimal("0.1")
 
 
+_NOT_A_NUMBER = 'hours must be a decimal number such as "1.5"'
+
+
+_NOT_RULE_HOURS = 'must be hours such as 90 or "18.5"'
+
+
+def _exact(value: object) -> Decimal | None:
+    """The decimal an integer, a Decimal or a decimal text stands for; ``None`` for anything
+    else, booleans and binary floats included."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return Decimal(value)
+    if isinstance(value, Decimal):
+        return value
+    if isinstance(value, str):
+        try:
+            return Decimal(value)
+        except InvalidOperation:
+            return None
+    return None
+
+
+def _one_place(hours: Decimal, message: str) -> Decimal:
+    one_place = hours.quantize(ONE_PLACE)
+    if one_place != hours:
+        raise ValueError(message)
+    return one_place
+
+
 def parse_hours(value: object) -> Decimal:
-    """Parse hours: a decimal > 0, at most one decimal place, at most 200.
+    """Parse a record's hours: a decimal > 0, at most one decimal place, at most 200.
 
     Binary floats are refused so that no rounding can ever creep in.
 
@@ -20,30 +58,36 @@ def parse_hours(value: object) -> Decimal:
     """
     if isinstance(value, bool | float):
         raise ValueError("hours must be a decimal string or an integer, not a binary float")
-    if isinstance(value, int):
-        hours = Decimal(value)
-    elif isinstance(value, Decimal):
-        hours = value
-    elif isinstance(value, str):
-        text = value.strip()
-        if not text or len(text) > 12:
-            raise ValueError('hours must be a decimal number such as "1.5"')
-        try:
-            hours = Decimal(text)
-        except InvalidOperation:
-            raise ValueError('hours must be a decimal number such as "1.5"') from None
-    else:
-        raise ValueError('hours must be a decimal number such as "1.5"')
+    if isinstance(value, str):
+        value = value.strip()
+        if not value or len(value) > 12:
+            raise ValueError(_NOT_A_NUMBER)
+    hours = _exact(value)
+    if hours is None:
+        raise ValueError(_NOT_A_NUMBER)
     if not hours.is_finite():
         raise ValueError("hours must be a finite number")
     if hours <= 0:
         raise ValueError("hours must be greater than 0")
     if hours > MAX_HOURS_PER_RECORD:
         raise ValueError(f"hours must be at most {MAX_HOURS_PER_RECORD} per record")
-    one_place = hours.quantize(ONE_PLACE)
-    if one_place != hours:
-        raise ValueError("hours may have at most one decimal place")
-    return one_place
+    return _one_place(hours, "hours may have at most one decimal place")
+
+
+def parse_rule_hours(value: object) -> Decimal:
+    """Parse the hours a profile's rule requires or a cap allows: 0 to 10,000, one place.
+
+    The messages leave the field's name out: a profile names the path (``rules[1].hours``).
+
+    Raises:
+        ValueError: with a human-readable reason.
+    """
+    hours = _exact(value)
+    if hours is None or not hours.is_finite():
+        raise ValueError(_NOT_RULE_HOURS)
+    if hours < 0 or hours > MAX_RULE_HOURS:
+        raise ValueError(f"must be between 0 and {MAX_RULE_HOURS}")
+    return _one_place(hours, "may have at most one decimal place")
 
 
 def format_hours(hours: Decimal) -> str:

@@ -38,6 +38,15 @@ def _validate_text(text: str) -> str:
     return text
 
 
+def normalise_id_number(text: str) -> str:
+    """An ID number's one written form: no surrounding spaces, a final ``X`` in upper case.
+
+    It does not validate: a number to compare with one already held (an attestation's ID
+    binding) is only normalised, so that a wrong number simply does not match.
+    """
+    return text.strip().upper()
+
+
 def validate_id_number(value: object) -> str:
     """Validate and normalise an 18-character resident ID number.
 
@@ -51,7 +60,7 @@ def validate_id_number(value: object) -> str:
     if len(value) > 40:
         raise ValueError("id_number must be 18 characters: 17 digits and a digit or X")
     # Memoised: a batch carries the same person's number many times. Failures are not cached.
-    return _validate_text(value.strip().upper())
+    return _validate_text(normalise_id_number(value))
 
 
 def mask_id_number(id_number: str) -> str:

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from importers.mapping import STANDARD_CATEGORY_LABELS, normalise_date
+from importers.mapping import PLATFORM_CATEGORY_LABELS, map_date
 from ledger.entries.audit import verify_ledger
 from ledger.entries.tables import Entry, Person, Record
 from tests.factories import id_number
@@ -51,9 +51,9 @@ def expected_ledger(
             continue
         out[jlid] = (
             r["sfzh"],
-            STANDARD_CATEGORY_LABELS[r["kclb"]],
+            PLATFORM_CATEGORY_LABELS[r["kclb"]],
             Decimal(str(r["xs"])).quantize(Decimal("0.1")),
-            normalise_date(r["wcrq"]),
+            map_date(r["wcrq"]),
         )
     return out
 

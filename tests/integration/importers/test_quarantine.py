@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 
 from importers.runner import sync_source
 from ledger.sync.quarantine import list_quarantine
-from ledger.sync.runs import sync_status
+from ledger.sync.runs import get_sync_status
 from tests.factories import id_number
 from tests.integration.importers.fake_platform import FakePlatform
 from tests.integration.importers.helpers import assert_ledger_matches, platform_record
@@ -37,7 +37,7 @@ def test_invalid_records_are_quarantined_and_the_rest_are_kept(
     assert "category" in held["JL00007"].reason
     assert "hours" in held["JL00011"].reason
     assert held["JL00007"].payload["kclb"] == "专业课程"
-    assert [s.quarantined for s in sync_status(session)] == [3]
+    assert [s.quarantined for s in get_sync_status(session)] == [3]
 
 
 def test_quarantined_payloads_never_show_the_id_number(

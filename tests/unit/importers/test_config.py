@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from importers.config import RetryPolicy, parse_pull_config
+from importers.config import AuthType, PagingStyle, RetryPolicy, parse_pull_config
 from importers.errors import ConfigError, CredentialsError
 
 MAPPING = {
@@ -92,3 +92,9 @@ def test_backoff_grows_exponentially_up_to_the_cap_with_jitter() -> None:
         [1, 2, 4, 8, 10], rel=1e-5
     )
     assert policy.backoff(3, 0.0) == 2
+
+
+def test_the_configurations_words_are_unchanged() -> None:
+    # Sources' stored pull configurations hold these words.
+    assert [a.value for a in AuthType] == ["none", "token", "basic"]
+    assert [p.value for p in PagingStyle] == ["cursor", "updated_since"]

@@ -8,7 +8,17 @@ from decimal import Decimal
 import pytest
 
 from importers.errors import ConfigError
-from importers.mapping import file_mapping, normalise_date, normalise_hours, parse_mapping
+from importers.mapping import (
+    PLATFORM_CATEGORY_LABELS,
+    file_mapping,
+    map_category,
+    map_date,
+    map_hours,
+    map_id_number,
+    map_text,
+    parse_mapping,
+)
+from ledger.values.categories import CATEGORY_LABELS_ZH, Category
 
 PINYIN = {
     "fields": {
@@ -75,13 +85,41 @@ def test_a_missing_field_becomes_none_not_a_guess() -> None:
 def test_platform_date_formats_are_read_and_nonsense_is_passed_on(
     text: object, day: object
 ) -> None:
-    assert normalise_date(text) == day
+    assert map_date(text) == day
 
 
 def test_a_spreadsheet_float_becomes_the_decimal_that_was_typed() -> None:
-    assert normalise_hours(1.5) == Decimal("1.5")
-    assert normalise_hours(0.1 + 0.2) == Decimal("0.30000000000000004")
-    assert normalise_hours("2") == "2"
+    assert map_hours(1.5) == Decimal("1.5")
+    assert map_hours(0.1 + 0.2) == Decimal("0.30000000000000004")
+    assert map_hours("2") == "2"
+
+
+def test_the_services_own_chinese_labels_and_older_platform_labels_map_to_the_keys() -> None:
+    # RULES.md "Hour categories"; CONTRACT.md: platforms use 专业科目 / 行业公需科目 / 一般公需科目.
+    for category, label in CATEGORY_LABELS_ZH.items():
+        assert map_category(label, PLATFORM_CATEGORY_LABELS) == category.value
+    assert map_category("专业课", PLATFORM_CATEGORY_LABELS) == Category.SPECIALISED
+    assert map_category("specialised", PLATFORM_CATEGORY_LABELS) == "specialised"
+    assert map_category(3, PLATFORM_CATEGORY_LABELS) == 3
+
+
+def test_number_cells_become_text_and_nothing_else_does() -> None:
+    assert map_text(1234) == "1234"
+    assert map_text("HY2012") == "HY2012"
+    # A boolean is no text: it is passed on for the ledger to refuse ("must be a string"), in
+    # every text field alike (course texts used to become "True").
+    assert map_text(True) is True
+    assert map_id_number(110105194912310021) == "110105194912310021"
+    assert map_id_number(" 11010519491231002x") == "11010519491231002X"
+    assert map_id_number(None) is None
+
+
+def test_a_boolean_course_cell_is_passed_on_not_turned_into_text() -> None:
+    mapping = parse_mapping(
+        {"fields": {**PINYIN["fields"], "course.code": "kcdm"}}, where="mapping"
+    )
+    assert mapping.to_record({"kcdm": 2012})["course"] == {"code": "2012"}
+    assert mapping.to_record({"kcdm": True})["course"] == {"code": True}
 
 
 def test_alternative_header_names_are_tried_in_order() -> None:

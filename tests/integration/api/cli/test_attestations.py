@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from api.cli import main
 from ledger.attestations import key_encryption, signing_keys
 from ledger.attestations.issuance import issue_attestation
-from ledger.attestations.status import attestation_status
+from ledger.attestations.status import get_attestation_status
 from ledger.db.engine import make_engine, make_session_factory
 from ledger.entries.append import append_records
 from ledger.entries.reversal import reverse_record
@@ -74,7 +74,7 @@ def test_verify_and_revoke_from_the_command_line(
             evaluate=count_active_credits,
         )
         jwks_file = tmp_path / "jwks.json"
-        jwks_file.write_text(json.dumps(signing_keys.jwks(session)))
+        jwks_file.write_text(json.dumps(signing_keys.get_jwks(session)))
     engine.dispose()
 
     ok = run(cli, "verify", issued.token, "--jwks", str(jwks_file), "--issuer", ISSUER)
@@ -132,10 +132,10 @@ def test_verify_with_a_status_document_that_cannot_be_fetched_fails_closed(
         )
         reverse_record(session, "quzhou-city", "a", reason="x", actor="p")
         jwks_file = tmp_path / "jwks.json"
-        jwks_file.write_text(json.dumps(signing_keys.jwks(session)))
+        jwks_file.write_text(json.dumps(signing_keys.get_jwks(session)))
         status_file = tmp_path / "status-{jti}.json"
         Path(str(status_file).replace("{jti}", issued.jti)).write_text(
-            json.dumps(attestation_status(session, issued.jti).to_dict())
+            json.dumps(get_attestation_status(session, issued.jti).to_dict())
         )
     engine.dispose()
     base = ["verify", issued.token, "--jwks", str(jwks_file), "--issuer", ISSUER]

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from api.cli.demo import CITY, DEMO_ID_NUMBER, PROVINCE, load_demo
 from ledger.db.engine import make_engine, make_session_factory
 from ledger.entries.audit import verify_ledger
-from ledger.entries.people import find_person_id, person_totals
+from ledger.entries.people import find_person_id, get_person_totals
 
 
 def test_demo_is_idempotent_and_spans_two_platforms(
@@ -28,7 +28,7 @@ def test_demo_is_idempotent_and_spans_two_platforms(
     with make_session_factory(engine)() as session:
         assert verify_ledger(session).ok
         person = find_person_id(session, DEMO_ID_NUMBER)
-        totals = person_totals(session, person)
+        totals = get_person_totals(session, person)
         with session.begin():
             sources = set(
                 session.scalars(

@@ -12,12 +12,12 @@ from ledger.attestations import signing_keys
 from ledger.attestations.issuance import Issued, issue_attestation
 from ledger.attestations.status import (
     AttestationState,
-    attestation_events,
-    attestation_status,
     get_attestation,
+    get_attestation_status,
+    list_attestation_events,
     revoke_attestation,
 )
-from ledger.attestations.verification import Reason, verify_token
+from ledger.attestations.verification import VerificationCode, verify_token
 from ledger.db.engine import make_engine, make_session_factory
 from ledger.entries.append import append_records
 from ledger.entries.reversal import reverse_entry, reverse_record
@@ -59,10 +59,10 @@ def person_with_hours(session: Session, hours: tuple[str, ...] = ("50", "45")) -
 
 
 def check(session: Session, token: str, jti: str, **kw: object) -> str:
-    status = attestation_status(session, jti).to_dict()
+    status = get_attestation_status(session, jti).to_dict()
     return verify_token(
         token,
-        signing_keys.jwks(session),
+        signing_keys.get_jwks(session),
         issuer=ISSUER,
         status=status,
         **kw,  # type: ignore[arg-type]
@@ -78,10 +78,10 @@ def test_issued_token_verifies_with_jwks_id_number_and_status(
     assert issued.kid == active_key.kid
     result = verify_token(
         issued.token,
-        signing_keys.jwks(session),
+        signing_keys.get_jwks(session),
         issuer=ISSUER,
         id_number=id_number(1),
-        status=attestation_status(session, issued.jti).to_dict(),
+        status=get_attestation_status(session, issued.jti).to_dict(),
     )
     assert result.ok, result.reason
     claims = result.claims
@@ -104,9 +104,9 @@ def test_issuance_is_recorded_and_fetchable(
     assert info.token == issued.token
     assert info.status == AttestationState.VALID
     assert info.issued_by == "filing@test"
-    events = attestation_events(session, issued.jti)
+    events = list_attestation_events(session, issued.jti)
     assert [(e["event"], e["actor"]) for e in events] == [("issued", "filing@test")]
-    status = attestation_status(session, issued.jti).to_dict()
+    status = get_attestation_status(session, issued.jti).to_dict()
     assert set(status) == {"jti", "status", "reason", "changed_at"}
     assert status["status"] == "valid"
 
@@ -146,13 +146,15 @@ def test_reversing_a_counted_entry_makes_it_stale_at_once(
     issued = issue(session, person_id)
     untouched = issue(session, person_with_hours_of_another(session))
     reverse_record(session, "quzhou-city", "c-1", reason="certificate was forged", actor="auditor")
-    status = attestation_status(session, issued.jti)
+    status = get_attestation_status(session, issued.jti)
     assert status.status == AttestationState.STALE
     # The public status carries no free text from the platform or the auditor.
     assert "forged" not in status.reason
-    assert check(session, issued.token, issued.jti, id_number=id_number(1)) == Reason.STALE
-    assert attestation_status(session, untouched.jti).status == "valid"
-    events = attestation_events(session, issued.jti)
+    assert (
+        check(session, issued.token, issued.jti, id_number=id_number(1)) == VerificationCode.STALE
+    )
+    assert get_attestation_status(session, untouched.jti).status == "valid"
+    events = list_attestation_events(session, issued.jti)
     assert events[-1]["event"] == "stale"
     assert events[-1]["actor"] == "auditor"
     assert "forged" in (events[-1]["reason"] or "")
@@ -176,10 +178,10 @@ def test_superseding_a_counted_entry_makes_it_stale(
         session, "quzhou-city", [record("c-0", hours="5")], actor="platform", supersede=True
     )
     assert results[0].status == "superseded"
-    assert attestation_status(session, issued.jti).status == "stale"
+    assert get_attestation_status(session, issued.jti).status == "stale"
     fresh = issue(session, person_id)
     assert fresh.compliant is False
-    assert attestation_status(session, fresh.jti).status == "valid"
+    assert get_attestation_status(session, fresh.jti).status == "valid"
 
 
 def test_reversing_an_entry_it_did_not_count_leaves_it_valid(
@@ -194,7 +196,7 @@ def test_reversing_an_entry_it_did_not_count_leaves_it_valid(
     # A later credit and its reversal are not what the attestation counted.
     later = append_records(session, "quzhou-city", [record("later", hours="4")], actor="p")[0]
     reverse_entry(session, later.entry_id or 0, reason="typo", actor="ops")
-    assert attestation_status(session, issued.jti).status == "valid"
+    assert get_attestation_status(session, issued.jti).status == "valid"
 
 
 def test_revocation_is_final_and_recorded(
@@ -206,10 +208,10 @@ def test_revocation_is_final_and_recorded(
         session, issued.jti, reason="hours falsified (R11)", actor="admin@test"
     )
     assert status.status == AttestationState.REVOKED
-    assert check(session, issued.token, issued.jti) == Reason.REVOKED
+    assert check(session, issued.token, issued.jti) == VerificationCode.REVOKED
     with pytest.raises(AttestationStatusError):
         revoke_attestation(session, issued.jti, reason="again", actor="admin")
-    events = attestation_events(session, issued.jti)
+    events = list_attestation_events(session, issued.jti)
     assert [e["event"] for e in events] == ["issued", "revoked"]
     assert events[-1]["reason"] == "hours falsified (R11)"
 
@@ -221,8 +223,8 @@ def test_a_stale_attestation_can_still_be_revoked(
     issued = issue(session, person_id)
     reverse_record(session, "quzhou-city", "c-0", reason="dup", actor="ops")
     revoke_attestation(session, issued.jti, reason="fraud", actor="admin")
-    assert attestation_status(session, issued.jti).status == "revoked"
-    assert [e["event"] for e in attestation_events(session, issued.jti)] == [
+    assert get_attestation_status(session, issued.jti).status == "revoked"
+    assert [e["event"] for e in list_attestation_events(session, issued.jti)] == [
         "issued",
         "stale",
         "revoked",
@@ -237,11 +239,11 @@ def test_tokens_of_a_rotated_key_verify_and_of_a_retired_key_do_not(
     signing_keys.rotate_key(session, kek, actor="ops")
     after = issue(session, person_id)
     assert after.kid != before.kid
-    assert check(session, before.token, before.jti) == Reason.OK
-    assert check(session, after.token, after.jti) == Reason.OK
+    assert check(session, before.token, before.jti) == VerificationCode.OK
+    assert check(session, after.token, after.jti) == VerificationCode.OK
     signing_keys.retire_key(session, before.kid, reason="compromised", actor="ops")
-    assert check(session, before.token, before.jti) == Reason.KEY_RETIRED
-    assert check(session, after.token, after.jti) == Reason.OK
+    assert check(session, before.token, before.jti) == VerificationCode.KEY_RETIRED
+    assert check(session, after.token, after.jti) == VerificationCode.OK
 
 
 def test_rotation_publishes_the_old_key_until_its_last_token_expires(
@@ -259,7 +261,10 @@ def test_token_for_another_person_fails_the_id_check(
     session: Session, active_key: signing_keys.KeyInfo
 ) -> None:
     issued = issue(session, person_with_hours(session))
-    assert check(session, issued.token, issued.jti, id_number=id_number(2)) == Reason.ID_MISMATCH
+    assert (
+        check(session, issued.token, issued.jti, id_number=id_number(2))
+        == VerificationCode.ID_MISMATCH
+    )
 
 
 def test_audit_trail_is_append_only(session: Session, active_key: signing_keys.KeyInfo) -> None:
@@ -282,7 +287,7 @@ def test_refusals(session: Session, kek: bytes) -> None:
     with pytest.raises(ValidationError):
         issue(session, person_id, ref="x" * 200)
     with pytest.raises(UnknownAttestationError):
-        attestation_status(session, "att_nope")
+        get_attestation_status(session, "att_nope")
     with pytest.raises(UnknownAttestationError):
         revoke_attestation(session, "att_nope", reason="r", actor="a")
     with pytest.raises(ValidationError):

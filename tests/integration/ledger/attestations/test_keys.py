@@ -19,7 +19,7 @@ def test_first_key_is_active_and_published(session: Session, kek: bytes) -> None
     key = signing_keys.create_key(session, kek, actor="ops@test")
     assert key.status == signing_keys.KeyStatus.ACTIVE
     assert key.alg == "EdDSA"
-    published = signing_keys.jwks(session)
+    published = signing_keys.get_jwks(session)
     assert [k["kid"] for k in published["keys"]] == [key.kid]
     assert published["keys"][0] == {
         **published["keys"][0],
@@ -64,9 +64,9 @@ def test_rotation_keeps_the_old_key_published_until_its_tokens_expire(
     assert replaced.publish_until is not None
     lifetime = signing_keys.token_lifetime()
     assert replaced.publish_until >= dt.datetime.now(dt.UTC) + lifetime - dt.timedelta(minutes=1)
-    assert {k["kid"] for k in signing_keys.jwks(session)["keys"]} == {old.kid, new.kid}
+    assert {k["kid"] for k in signing_keys.get_jwks(session)["keys"]} == {old.kid, new.kid}
     later = replaced.publish_until + dt.timedelta(seconds=1)
-    after = signing_keys.jwks(session, now=later)
+    after = signing_keys.get_jwks(session, now=later)
     assert [k["kid"] for k in after["keys"]] == [new.kid]
     assert after["retired"] == [old.kid]
 
@@ -77,7 +77,7 @@ def test_retiring_withdraws_a_key_at_once(session: Session, kek: bytes) -> None:
     retired = signing_keys.retire_key(session, old.kid, reason="laptop stolen", actor="ops@test")
     assert retired.status == signing_keys.KeyStatus.RETIRED
     assert not retired.published
-    published = signing_keys.jwks(session)
+    published = signing_keys.get_jwks(session)
     assert old.kid not in {k["kid"] for k in published["keys"]}
     assert published["retired"] == [old.kid]
     with pytest.raises(SigningKeyError, match="already retired"):
@@ -92,6 +92,20 @@ def test_the_active_key_cannot_be_retired(session: Session, kek: bytes) -> None:
         signing_keys.retire_key(session, "nope", reason="x", actor="ops@test")
     with pytest.raises(ValidationError):
         signing_keys.retire_key(session, key.kid, reason=" ", actor="ops@test")
+
+
+def test_a_key_is_retired_with_the_same_reason_rule_as_a_revocation(
+    session: Session, kek: bytes
+) -> None:
+    # One reason rule (ledger.values.texts): a retirement's reason, like a revocation's or a
+    # reversal's, is at most 2,000 characters (retirements had no limit before) and is kept
+    # without its surrounding spaces.
+    old = signing_keys.create_key(session, kek, actor="ops@test")
+    signing_keys.rotate_key(session, kek, actor="ops@test")
+    with pytest.raises(ValidationError, match="at most 2000 characters"):
+        signing_keys.retire_key(session, old.kid, reason="x" * 2001, actor="ops@test")
+    retired = signing_keys.retire_key(session, old.kid, reason=" compromised \n", actor="ops")
+    assert retired.retired_reason == "compromised"
 
 
 def test_key_history_records_who_and_when(session: Session, kek: bytes) -> None:

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from ledger.attestations import signing_keys
 from ledger.attestations.issuance import issue_attestation
-from ledger.attestations.status import attestation_status
+from ledger.attestations.status import get_attestation_status
 from ledger.attestations.verification import verify_token
 from ledger.compliance.catalogue import get_profile
 from ledger.compliance.evaluation import evaluate
@@ -42,7 +42,7 @@ def test_token_states_what_the_compliance_engine_found(
     )
     expected = evaluate(session, person_id, get_profile("quzhou-annual-90"), as_of)
     result = verify_token(
-        issued.token, signing_keys.jwks(session), issuer=ISSUER, id_number=id_number(1)
+        issued.token, signing_keys.get_jwks(session), issuer=ISSUER, id_number=id_number(1)
     )
     assert result.ok, result.reason
     claims = result.claims
@@ -61,7 +61,7 @@ def test_token_states_what_the_compliance_engine_found(
     assert claims["ledger"] == {"head": expected.head_hash, "entry_count": 2}
 
     reverse_record(session, source, "b", reason="never attended", actor="platform")
-    assert attestation_status(session, issued.jti).status == "stale"
+    assert get_attestation_status(session, issued.jti).status == "stale"
     again = issue_attestation(session, person_id, "quzhou-annual-90", as_of, None, "filing@test")
     assert again.compliant is False
 

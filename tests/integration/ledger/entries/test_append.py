@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from ledger.entries.append import MAX_BATCH, append_records
 from ledger.entries.audit import verify_ledger
-from ledger.entries.people import find_person_id, person_totals
+from ledger.entries.people import find_person_id, get_person_totals
 from ledger.entries.reversal import reverse_entry, reverse_record
 from ledger.entries.tables import Entry, Person
 from ledger.errors import (
@@ -42,7 +42,7 @@ def test_new_records_are_created_with_entries_and_balances(session: Session) -> 
     )
     assert statuses(results) == ["created", "created"]
     assert all(r.entry_id for r in results)
-    totals = person_totals(session, results[0].person_id)
+    totals = get_person_totals(session, results[0].person_id)
     assert totals == {2024: {"specialised": Decimal("1.5"), "general_public": Decimal("3.0")}}
 
 
@@ -78,7 +78,7 @@ def test_supersede_appends_a_linked_reversal_and_credit(session: Session) -> Non
     ]
     assert entries[1].reverses_id == old.entry_id
     assert entries[2].supersedes_id == old.entry_id
-    assert person_totals(session, new.person_id) == {2024: {"specialised": Decimal("12.0")}}
+    assert get_person_totals(session, new.person_id) == {2024: {"specialised": Decimal("12.0")}}
     # The superseding content is now the record: sending it again is a duplicate.
     again = append_records(session, src, [record("r1", hours="12")], actor="t", supersede=True)
     assert statuses(again) == ["duplicate"]
@@ -118,7 +118,7 @@ def test_reversal_cancels_a_credit_once(session: Session) -> None:
     (credit,) = append_records(session, src, [record("r1", hours="10")], actor="t")
     reversal = reverse_record(session, src, "r1", reason="falsified", actor="auditor")
     assert reversal.reversed_entry_id == credit.entry_id
-    assert person_totals(session, credit.person_id) == {2024: {"specialised": Decimal("0.0")}}
+    assert get_person_totals(session, credit.person_id) == {2024: {"specialised": Decimal("0.0")}}
     with session.begin():
         row = session.get(Entry, reversal.entry_id)
         assert row is not None

@@ -23,7 +23,7 @@ from ledger.attestations.tokens import (
     id_binding_hash,
     sign_claims,
 )
-from ledger.attestations.verification import Reason, verify_token
+from ledger.attestations.verification import VerificationCode, verify_token
 from tests.factories import id_number
 
 ISSUER = "https://cehours.test/"
@@ -161,7 +161,7 @@ def test_each_token_gets_its_own_id_binding_salt() -> None:
 def test_attack_alg_none_is_wrong_alg() -> None:
     header = {"alg": "none", "typ": TOKEN_TYPE, "kid": KEY.kid}
     token = f"{b64(header)}.{b64(claims())}."
-    assert verify(token) == Reason.WRONG_ALG
+    assert verify(token) == VerificationCode.WRONG_ALG
 
 
 def test_attack_hs256_signed_with_the_public_key_as_secret_is_wrong_alg() -> None:
@@ -170,7 +170,7 @@ def test_attack_hs256_signed_with_the_public_key_as_secret_is_wrong_alg() -> Non
     signing_input = f"{b64(header)}.{b64(claims())}"
     mac = hmac.new(public, signing_input.encode(), hashlib.sha256).digest()
     token = signing_input + "." + base64.urlsafe_b64encode(mac).rstrip(b"=").decode()
-    assert verify(token) == Reason.WRONG_ALG
+    assert verify(token) == VerificationCode.WRONG_ALG
 
 
 def test_attack_es256_header_on_an_ed25519_key_is_wrong_alg() -> None:
@@ -182,17 +182,17 @@ def test_attack_es256_header_on_an_ed25519_key_is_wrong_alg() -> None:
         headers={"kid": KEY.kid, "typ": TOKEN_TYPE},
         json_encoder=ClaimsEncoder,
     )
-    assert verify(token) == Reason.WRONG_ALG
+    assert verify(token) == VerificationCode.WRONG_ALG
 
 
 def test_attack_key_not_in_the_jwks_is_unknown_kid() -> None:
-    assert verify(sign_claims(claims(), make_key())) == Reason.UNKNOWN_KID
+    assert verify(sign_claims(claims(), make_key())) == VerificationCode.UNKNOWN_KID
 
 
 def test_attack_foreign_key_claiming_our_kid_is_bad_signature() -> None:
     intruder = make_key()
     forged = signing_keys.LoadedKey(KEY.kid, "EdDSA", intruder.private_key)
-    assert verify(sign_claims(claims(), forged)) == Reason.BAD_SIGNATURE
+    assert verify(sign_claims(claims(), forged)) == VerificationCode.BAD_SIGNATURE
 
 
 def test_attack_claim_changed_after_signing_is_bad_signature() -> None:
@@ -200,41 +200,46 @@ def test_attack_claim_changed_after_signing_is_bad_signature() -> None:
     doctored = json.loads(base64.urlsafe_b64decode(payload + "=="))
     doctored["compliant"] = not doctored["compliant"]
     doctored["totals"]["2024"]["specialised"] = "200.0"
-    assert verify(f"{header}.{b64(doctored)}.{signature}") == Reason.BAD_SIGNATURE
+    assert verify(f"{header}.{b64(doctored)}.{signature}") == VerificationCode.BAD_SIGNATURE
 
 
 def test_attack_expired_token_is_expired() -> None:
     old = claims(exp=int((NOW - dt.timedelta(hours=1)).timestamp()))
-    assert verify(sign_claims(old, KEY)) == Reason.EXPIRED
+    assert verify(sign_claims(old, KEY)) == VerificationCode.EXPIRED
 
 
 def test_token_not_yet_valid() -> None:
     future = claims(nbf=int((NOW + dt.timedelta(hours=1)).timestamp()))
-    assert verify(sign_claims(future, KEY)) == Reason.NOT_YET_VALID
+    assert verify(sign_claims(future, KEY)) == VerificationCode.NOT_YET_VALID
 
 
 def test_attack_retired_kid_is_key_retired() -> None:
     token = sign_claims(claims(), KEY)
-    assert verify(token, jwks_of(retired=(KEY.kid,))) == Reason.KEY_RETIRED
+    assert verify(token, jwks_of(retired=(KEY.kid,))) == VerificationCode.KEY_RETIRED
 
 
 def test_attack_another_persons_id_number_is_id_mismatch() -> None:
     token = sign_claims(claims(), KEY)
-    assert verify(token, id_number=id_number(8)) == Reason.ID_MISMATCH
-    assert verify(token, id_number=APPLICANT.lower()) == Reason.OK
+    assert verify(token, id_number=id_number(8)) == VerificationCode.ID_MISMATCH
+    assert verify(token, id_number=APPLICANT.lower()) == VerificationCode.OK
 
 
 def test_attack_stale_status_is_stale_and_revoked_is_revoked() -> None:
     token = sign_claims(claims(), KEY)
-    assert verify(token, status={"jti": "att_test", "status": "stale"}) == Reason.STALE
-    assert verify(token, status={"jti": "att_test", "status": "revoked"}) == Reason.REVOKED
-    assert verify(token, status={"jti": "att_test", "status": "valid"}) == Reason.OK
+    assert verify(token, status={"jti": "att_test", "status": "stale"}) == VerificationCode.STALE
+    assert (
+        verify(token, status={"jti": "att_test", "status": "revoked"}) == VerificationCode.REVOKED
+    )
+    assert verify(token, status={"jti": "att_test", "status": "valid"}) == VerificationCode.OK
 
 
 def test_status_of_another_attestation_or_nonsense_fails_closed() -> None:
     token = sign_claims(claims(), KEY)
-    assert verify(token, status={"jti": "att_other", "status": "valid"}) == Reason.STATUS_UNKNOWN
-    assert verify(token, status={"status": "fine"}) == Reason.STATUS_UNKNOWN
+    assert (
+        verify(token, status={"jti": "att_other", "status": "valid"})
+        == VerificationCode.STATUS_UNKNOWN
+    )
+    assert verify(token, status={"status": "fine"}) == VerificationCode.STATUS_UNKNOWN
 
 
 def test_wrong_typ_and_wrong_issuer() -> None:
@@ -245,20 +250,23 @@ def test_wrong_typ_and_wrong_issuer() -> None:
         headers={"kid": KEY.kid, "typ": "JWT"},
         json_encoder=ClaimsEncoder,
     )
-    assert verify(plain) == Reason.WRONG_TYP
-    assert verify(sign_claims(claims(iss="https://evil.example/"), KEY)) == Reason.WRONG_ISSUER
+    assert verify(plain) == VerificationCode.WRONG_TYP
+    assert (
+        verify(sign_claims(claims(iss="https://evil.example/"), KEY))
+        == VerificationCode.WRONG_ISSUER
+    )
 
 
 @pytest.mark.parametrize("claim", ["exp", "iat", "iss", "jti", "sub", "nbf"])
 def test_missing_required_claim_fails(claim: str) -> None:
     incomplete = claims()
     del incomplete[claim]
-    assert verify(sign_claims(incomplete, KEY)) == Reason.MISSING_CLAIM
+    assert verify(sign_claims(incomplete, KEY)) == VerificationCode.MISSING_CLAIM
 
 
 @pytest.mark.parametrize("token", ["", "abc", "a.b.c", "....", "eyJhbGciOiJFZERTQSJ9.e30"])
 def test_garbage_is_malformed(token: str) -> None:
-    assert verify(token) == Reason.MALFORMED
+    assert verify(token) == VerificationCode.MALFORMED
 
 
 @pytest.mark.parametrize(
@@ -273,7 +281,7 @@ def test_garbage_is_malformed(token: str) -> None:
 )
 def test_a_header_pyjwt_would_not_read_is_malformed(header: str) -> None:
     _, payload, signature = sign_claims(claims(), KEY).split(".")
-    assert verify(f"{header}.{payload}.{signature}") == Reason.MALFORMED
+    assert verify(f"{header}.{payload}.{signature}") == VerificationCode.MALFORMED
 
 
 def test_every_failure_has_its_own_reason() -> None:
@@ -290,4 +298,4 @@ def test_every_failure_has_its_own_reason() -> None:
         verify(sign_claims(claims(), KEY), status={"status": "revoked"}),
     }
     assert len(reasons) == 8
-    assert Reason.OK not in reasons
+    assert VerificationCode.OK not in reasons

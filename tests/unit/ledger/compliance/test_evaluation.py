@@ -7,10 +7,13 @@ import datetime as dt
 import json
 from decimal import Decimal
 
+import pytest
+
 from ledger.compliance.catalogue import catalogue
 from ledger.compliance.facts import resolve_frame
 from ledger.compliance.profile_files import load_document, parse_profile
 from ledger.compliance.results import evaluate_facts
+from ledger.errors import ValidationError
 from tests.unit.ledger.compliance.facts import credit, evaluate, reversal, verdict
 
 CAPPED = parse_profile(
@@ -74,6 +77,15 @@ def test_a_superseded_credit_is_explained_as_superseded_and_its_correction_count
 def test_the_cut_off_convention_before_excludes_the_as_of_day_itself():
     profile = dataclasses.replace(catalogue().get("quzhou-annual-90"), cutoff="before")
     assert resolve_frame(profile, dt.date(2024, 7, 31)).last_day == dt.date(2024, 7, 30)
+
+
+def test_an_as_of_date_before_1990_is_refused():
+    # R10 (seeds 001, 003): a check is as of a date; none can be before the ledger's hours.
+    profile = catalogue().get("quzhou-annual-90")
+    with pytest.raises(ValidationError) as caught:
+        resolve_frame(profile, dt.date(1989, 12, 31))
+    assert caught.value.errors == {"as_of": ["must be a date from 1990 on"]}
+    assert resolve_frame(profile, dt.date(1990, 1, 1)).as_of == dt.date(1990, 1, 1)
 
 
 def test_the_result_is_json_ready_with_hours_as_strings():

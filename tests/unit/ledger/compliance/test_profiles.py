@@ -94,6 +94,18 @@ def test_every_mistake_is_reported_with_its_path():
     assert "specialised" in errors["rules[1].of[0]"][0]
 
 
+def test_a_default_as_of_date_follows_the_as_of_rule():
+    # Seed 001: materials are counted up to 2024-07-31. A default before 1990 is refused as a
+    # requested as-of date is (it used to be taken, and then evaluated without the check).
+    document = r2_document()
+    document["as_of"] = {"counts": "on_or_before", "default": "2024-07-31"}
+    assert str(parse_profile(document).default_as_of) == "2024-07-31"
+    document["as_of"]["default"] = "1989-12-31"
+    assert errors_of(document) == {"as_of.default": ["must be a date from 1990 on"]}
+    document["as_of"]["default"] = "31.07.2024"
+    assert errors_of(document) == {"as_of.default": ["must be a date YYYY-MM-DD"]}
+
+
 def test_missing_fields_are_each_named():
     errors = errors_of({"id": "x-1"})
     for field in ("version", "title", "notice", "window", "source_policy", "rules"):

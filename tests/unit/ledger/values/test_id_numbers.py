@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from ledger.values.id_numbers import check_character, mask_id_number, validate_id_number
+from ledger.values.id_numbers import (
+    check_character,
+    mask_id_number,
+    normalise_id_number,
+    validate_id_number,
+)
 
 # A published example number of GB 11643's check-character algorithm.
 EXAMPLE = "11010519491231002X"
@@ -17,6 +22,13 @@ def test_check_character_follows_gb_11643_mod_11_2() -> None:
 
 def test_valid_number_is_normalised_to_upper_case() -> None:
     assert validate_id_number(EXAMPLE.lower()) == EXAMPLE
+
+
+def test_an_id_number_has_one_written_form_whether_or_not_it_is_valid() -> None:
+    # Validation, the attestation's ID binding and the importers all write a number this way.
+    assert normalise_id_number(f" {EXAMPLE.lower()}\t") == EXAMPLE
+    assert normalise_id_number("12345x") == "12345X"
+    assert validate_id_number(f" {EXAMPLE.lower()} ") == normalise_id_number(EXAMPLE)
 
 
 @pytest.mark.parametrize(
