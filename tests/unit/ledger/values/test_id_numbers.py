@@ -53,12 +53,3 @@ def test_invalid_numbers_are_refused_without_repeating_them(value: object, reaso
 def test_mask_keeps_region_and_last_four_only() -> None:
     assert mask_id_number("33080219900101123X") == "330802********123X"
     assert mask_id_number("short") == "*****"
-
-
-def test_new_person_ids_are_opaque_and_distinct() -> None:
-    from ledger.entries.people import new_person_ids
-
-    ids = new_person_ids(500)
-    assert len(set(ids)) == 500
-    assert all(len(pid) == 26 and pid.startswith("p_") for pid in ids)
-    assert all(int(pid[2:], 16) >= 0 for pid in ids)
