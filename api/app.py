@@ -23,9 +23,10 @@ import re
 import time
 import uuid
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 import flask_smorest
+import orjson
 from flask import Flask, Response, g, has_request_context, request
 from flask.json.provider import DefaultJSONProvider
 from flask_smorest.utils import prepare_response
@@ -91,13 +92,38 @@ _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 
 class JSONProvider(DefaultJSONProvider):
     """Flask's JSON, with exact decimals both ways: numbers are read as ``Decimal``, and a
-    ``Decimal`` is written as a string (Flask's default for it)."""
+    ``Decimal`` is written as a string (Flask's default for it).
+
+    Answers (``jsonify``, which ``@blp.response`` calls with what the schema dumped) are encoded
+    with orjson: for a compliance answer of 160 entries the standard library's encoder takes
+    several times as long. What orjson would write differently from Flask (dates, dataclasses,
+    anything unusual) goes to Flask's own ``default``, and a value orjson refuses (an integer
+    beyond 64 bits) to Flask's encoder, so the answer is what Flask would send (bar a float NaN,
+    which orjson writes as ``null`` and Flask as ``NaN``, not JSON; no answer has floats).
+    """
 
     ensure_ascii = False
     sort_keys = False
+    _OPTIONS = (
+        orjson.OPT_NON_STR_KEYS
+        | orjson.OPT_PASSTHROUGH_DATETIME
+        | orjson.OPT_PASSTHROUGH_DATACLASS
+        | orjson.OPT_APPEND_NEWLINE
+    )
 
     def loads(self, s: str | bytes, **kwargs: Any) -> Any:
         return loads(s)
+
+    def response(self, *args: Any, **kwargs: Any) -> Response:
+        obj = self._prepare_response_obj(args, kwargs)
+        options = self._OPTIONS
+        if (self.compact is None and self._app.debug) or self.compact is False:
+            options |= orjson.OPT_INDENT_2
+        try:
+            body = orjson.dumps(obj, default=self.default, option=options)
+        except orjson.JSONEncodeError:
+            return cast(Response, super().response(*args, **kwargs))
+        return cast(Flask, self._app).response_class(body, mimetype=self.mimetype)
 
 
 class Api(flask_smorest.Api):

@@ -376,7 +376,7 @@ def public_url() -> str:
 @bp.post("/me/proof")
 def proof() -> Response:
     """Issue an attestation for the person and answer with the printable proof (PDF)."""
-    from api.resources.me import issue_for_person
+    from api.issuance import issue_for_person
 
     person = _signed_in()
     if person.person_id is None:

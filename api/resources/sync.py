@@ -13,6 +13,7 @@ import marshmallow as ma
 from api.auth import require_role
 from api.db import db_session
 from api.resources.base import Blueprint
+from api.schema import Schema
 from ledger.sync.quarantine import QuarantineInfo, list_quarantine
 from ledger.sync.runs import list_runs, sync_status
 from ledger.values.id_numbers import mask_text
@@ -24,7 +25,7 @@ blp = Blueprint(
 )
 
 
-class RunSchema(ma.Schema):
+class RunSchema(Schema):
     id = ma.fields.Integer(required=True)
     source_id = ma.fields.String(required=True, metadata={"example": "quzhou-city"})
     trigger = ma.fields.String(
@@ -45,7 +46,7 @@ class RunSchema(ma.Schema):
     error = ma.fields.String(allow_none=True)
 
 
-class RunListSchema(ma.Schema):
+class RunListSchema(Schema):
     runs = ma.fields.List(ma.fields.Nested(RunSchema), required=True)
 
 
@@ -54,7 +55,7 @@ class RunQuerySchema(ma.Schema):
     limit = ma.fields.Integer(load_default=20, validate=ma.validate.Range(min=1, max=500))
 
 
-class SourceStatusSchema(ma.Schema):
+class SourceStatusSchema(Schema):
     source_id = ma.fields.String(required=True)
     cursor = ma.fields.Dict(
         allow_none=True, metadata={"description": "where the next sync starts (adapter-specific)"}
@@ -66,11 +67,11 @@ class SourceStatusSchema(ma.Schema):
     last_run = ma.fields.Nested(RunSchema, allow_none=True)
 
 
-class StatusListSchema(ma.Schema):
+class StatusListSchema(Schema):
     sources = ma.fields.List(ma.fields.Nested(SourceStatusSchema), required=True)
 
 
-class QuarantinedSchema(ma.Schema):
+class QuarantinedSchema(Schema):
     record_key = ma.fields.String(
         required=True, metadata={"description": "the platform's record id, or sha256:<digest>"}
     )
@@ -92,7 +93,7 @@ class QuarantinedSchema(ma.Schema):
     )
 
 
-class QuarantineListSchema(ma.Schema):
+class QuarantineListSchema(Schema):
     records = ma.fields.List(ma.fields.Nested(QuarantinedSchema), required=True)
 
 
