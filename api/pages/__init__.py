@@ -36,6 +36,7 @@ from flask import (
 from werkzeug.exceptions import HTTPException
 
 from api.db import db_session
+from api.demo import DEMO_ID_NUMBER, DEMO_NAME
 from api.errors import Problem, ledger_status, problem_response
 from api.identity import (
     csrf_matches,
@@ -59,6 +60,7 @@ from ledger.compliance.transcripts import STATUS_LABELS, EntryStatus, Transcript
 from ledger.errors import LedgerError, UnknownAttestationError, UnknownProfileError
 from ledger.values.categories import CATEGORY_LABELS_ZH, Category
 from ledger.values.dates import today_in_business_tz
+from ledger.values.id_numbers import mask_id_number
 
 log = logging.getLogger(__name__)
 
@@ -251,9 +253,6 @@ def sign_out() -> Response:
 def dev_sign_in_form() -> Response:
     """The development identity provider's page (404 unless enabled)."""
     dev_idp()
-    from api.cli.demo import DEMO_ID_NUMBER, DEMO_NAME
-    from ledger.values.id_numbers import mask_id_number
-
     return _html(
         "pages/dev_sign_in.html",
         demo_name=DEMO_NAME,
@@ -266,8 +265,6 @@ def dev_sign_in_form() -> Response:
 def dev_sign_in() -> Response:
     """Mint a development token and sign in with it, exactly as with the real provider."""
     provider = dev_idp()
-    from api.cli.demo import DEMO_ID_NUMBER, DEMO_NAME
-
     name: str | None
     if request.form.get("who") == "demo":
         number, name = DEMO_ID_NUMBER, DEMO_NAME
@@ -277,8 +274,6 @@ def dev_sign_in() -> Response:
     try:
         token = provider.mint(number, name)
     except ValueError as exc:
-        from ledger.values.id_numbers import mask_id_number
-
         return _html(
             "pages/dev_sign_in.html",
             status=422,
