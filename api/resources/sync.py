@@ -62,7 +62,9 @@ class SourceStatusSchema(Schema):
     )
     quarantined = ma.fields.Integer(required=True)
     running_by = ma.fields.String(
-        allow_none=True, metadata={"description": "holder of the live sync lease, if running"}
+        allow_none=True,
+        attribute="lease_holder",
+        metadata={"description": "holder of the live sync lease, if running"},
     )
     last_run = ma.fields.Nested(RunSchema, allow_none=True)
 
@@ -124,18 +126,7 @@ def get_status() -> dict[str, Any]:
     Its last run, saved cursor, number of records in quarantine, and whether a sync holds its
     lease right now.
     """
-    return {
-        "sources": [
-            {
-                "source_id": s.source_id,
-                "cursor": s.cursor,
-                "quarantined": s.quarantined,
-                "running_by": s.lease_holder,
-                "last_run": s.last_run,
-            }
-            for s in sync_status(db_session())
-        ]
-    }
+    return {"sources": sync_status(db_session())}
 
 
 def _shown(q: QuarantineInfo) -> dict[str, Any]:

@@ -14,12 +14,14 @@ import orjson
 
 from api.resources.attestations import IssuedSchema, StatusSchema
 from api.resources.compliance import ComplianceSchema
+from api.resources.sync import StatusListSchema
 from ledger.attestations.issuance import Issued
 from ledger.attestations.status import StatusInfo
 from ledger.compliance.catalogue import get_profile
 from ledger.compliance.facts import EntryFact
 from ledger.compliance.profile_files import load_document, parse_profile
 from ledger.compliance.results import Evaluation, evaluate_facts
+from ledger.sync.runs import SourceSyncStatus
 
 _ids = iter(range(1, 10_000))
 CAPPED = parse_profile(
@@ -108,3 +110,25 @@ def test_an_issued_attestation_and_a_status_are_answered_as_they_write_themselve
     status = StatusInfo(jti="j-1", status="stale", reason="an entry was reversed", changed_at=when)
     for schema, result in ((IssuedSchema(), issued), (StatusSchema(), status)):
         assert orjson.dumps(schema.dump(result)) == orjson.dumps(result.to_dict())
+
+
+def test_a_sources_sync_status_names_the_holder_of_its_live_lease() -> None:
+    status = SourceSyncStatus(
+        source_id="quzhou-city",
+        cursor={"page": 3},
+        last_run=None,
+        quarantined=2,
+        lease_holder="scheduler@host-1",
+        lease_expires_at=dt.datetime(2024, 5, 1, tzinfo=dt.UTC),
+    )
+    assert StatusListSchema().dump({"sources": [status]}) == {
+        "sources": [
+            {
+                "source_id": "quzhou-city",
+                "cursor": {"page": 3},
+                "quarantined": 2,
+                "running_by": "scheduler@host-1",
+                "last_run": None,
+            }
+        ]
+    }
