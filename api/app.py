@@ -6,6 +6,9 @@ Adding a resource
    (it parses JSON bodies with exact decimals) and its marshmallow schemas beside the views.
    Guard views with ``api.auth.require_role(...)`` below ``@blp.route``; reach the database
    with ``db_session()`` and hand it to a ``ledger`` service (views never commit).
+   Return what the service returned: ``@blp.response(status, Schema)`` dumps it, and response
+   schemas derive from ``api.schema.Schema`` (its dump is compiled; ``attribute=`` maps the
+   ledger's names onto the answer's), so the answer is what the OpenAPI document says.
 2. Import it below and add its ``blp`` to ``BLUEPRINTS``: that one line registers the routes
    and puts them in the OpenAPI document.
 3. Regenerate the committed document: ``cehours openapi > api/openapi.json``.
