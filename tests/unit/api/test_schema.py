@@ -2,9 +2,11 @@
 
 The property test builds the same random schema twice, once on ``marshmallow.Schema`` and once on
 ``api.schema.Schema``, and dumps the same random object with both: dicts, plain objects, named
-tuples and other mappings, with members missing, ``None``, of the wrong type, or reached through
-dotted attributes; fields of every type the answers use and a few the compiler leaves to
-marshmallow. Both must give equal results (of the same types), or fail with the same exception.
+tuples and other mappings, reached through dotted attributes, with fields of every type the
+answers use and a few the compiler leaves to marshmallow. Well-formed objects (every member
+there and well-typed: the compiled fast paths) and messy ones (members missing, ``None``, of
+the wrong type, of other kinds: the careful path). Both must give equal results (of the same
+types), or fail with the same exception.
 """
 
 from __future__ import annotations
@@ -78,9 +80,10 @@ SCALARS = st.one_of(
 )
 
 
-def leaf_value(kind: str) -> st.SearchStrategy[Any]:
+def leaf_value(kind: str, messy: bool) -> st.SearchStrategy[Any]:
     typed: dict[str, st.SearchStrategy[Any]] = {
-        "string": st.text(max_size=5),
+        # Bytes are decoded, a StrEnum becomes its value.
+        "string": st.one_of(st.text(max_size=5), st.sampled_from([b"bytes", Colour.RED])),
         "integer": st.integers(-(2**40), 2**40),
         "date": st.dates(),
         "datetime": st.datetimes(timezones=st.sampled_from([dt.UTC, None])),
@@ -100,7 +103,15 @@ def leaf_value(kind: str) -> st.SearchStrategy[Any]:
             max_size=3,
         ),
     }
-    return st.one_of(st.none(), typed.get(kind, SCALARS), SCALARS)
+    return mostly(typed.get(kind, SCALARS), messy)
+
+
+def mostly(strategy: st.SearchStrategy[Any], messy: bool) -> st.SearchStrategy[Any]:
+    """Values of the expected type most of the time, else ``None`` or (if ``messy``) a value
+    of any type."""
+    return st.integers(0, 9).flatmap(
+        lambda n: SCALARS if n == 0 and messy else st.none() if n <= 1 else strategy
+    )
 
 
 def schemas_of(field_specs: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
@@ -140,6 +151,8 @@ specs = st.recursive(
         st.tuples(st.just("dict_raw"), st.just(())),
         st.tuples(st.just("optional_dict"), st.just(())),
         st.tuples(st.sampled_from(["nested", "nested_many", "inline"]), schemas_of(inner)),
+        # A List of Nested, as the answers' lists of entries and rules.
+        st.tuples(st.just("list"), st.tuples(st.tuples(st.just("nested"), schemas_of(inner)))),
     ),
     max_leaves=12,
 )
@@ -180,28 +193,41 @@ class _Holder(dict[str, Any]):
     """The members of a dotted path's holder (``holder.inner.b``), before it takes a shape."""
 
 
+SHAPES_OF = {
+    "any": ["dict", "object", "tuple", "mapping"],
+    "key": ["dict"],
+    "attribute": ["object", "tuple"],
+}
+
+
 @st.composite
-def objects(draw: st.DrawFn, spec: Any, depth: int = 0) -> Any:
-    """An object for a schema spec: some members missing, others of any type."""
+def objects(draw: st.DrawFn, spec: Any, messy: bool, family: str = "any") -> Any:
+    """An object for a schema spec. ``messy``: some members missing, others of any type,
+    objects of any kind; else every member there and well-typed, and the objects it holds of
+    the same family as itself (dicts, or objects read by attribute), as the API's are."""
+    if family == "any" and not messy:
+        family = draw(st.sampled_from(["key", "attribute"]))
     members: dict[str, Any] = {}
     for name, field_spec, attribute, _, _ in spec:
-        if draw(st.integers(0, 3)) == 0:
+        if messy and draw(st.integers(0, 7)) == 0:
             continue  # missing: the member is left out (or its dump_default used)
-        value = draw(values(field_spec, depth))
+        value = draw(values(field_spec, messy, family))
         path = (attribute or name).split(".")
         target = members
         for part in path[:-1]:
             target = target.setdefault(part, _Holder())
         target[path[-1]] = value
-    return draw(shaped(members))
+    return draw(shaped(members, family))
 
 
 @st.composite
-def shaped(draw: st.DrawFn, members: dict[str, Any]) -> Any:
+def shaped(draw: st.DrawFn, members: dict[str, Any], family: str) -> Any:
     """The members as a dict, a plain object, a named tuple or another mapping; each holder of
-    a dotted path takes a shape of its own."""
-    inner = {k: draw(shaped(v)) if isinstance(v, _Holder) else v for k, v in members.items()}
-    kind = draw(st.sampled_from(["dict", "object", "tuple", "mapping"]))
+    a dotted path takes a shape of its own (of the family given)."""
+    inner = {
+        k: draw(shaped(v, family)) if isinstance(v, _Holder) else v for k, v in members.items()
+    }
+    kind = draw(st.sampled_from(SHAPES_OF[family]))
     if kind == "object":
         return types.SimpleNamespace(**inner)
     if kind == "tuple":
@@ -211,20 +237,19 @@ def shaped(draw: st.DrawFn, members: dict[str, Any]) -> Any:
     return inner
 
 
-def values(spec: Any, depth: int) -> st.SearchStrategy[Any]:
+def values(spec: Any, messy: bool, family: str) -> st.SearchStrategy[Any]:
     kind, children = spec
     if kind in LEAF_FIELDS:
-        return leaf_value(kind)
+        return leaf_value(kind, messy)
     if kind == "list":
-        return st.one_of(st.none(), st.lists(values(children[0], depth), max_size=3))
+        return mostly(st.lists(values(children[0], messy, family), max_size=3), messy)
     if kind.startswith("dict") or kind == "optional_dict":
-        child = values(children[0], depth) if children else SCALARS
-        return st.one_of(
-            st.none(), st.dictionaries(st.sampled_from(["k", "l", 3]), child, max_size=2)
-        )
+        child = values(children[0], messy, family) if children else SCALARS
+        keys = st.sampled_from(["k", "l", 3] if messy else ["k", "l"])
+        return mostly(st.dictionaries(keys, child, max_size=2), messy)
     if kind == "nested_many":
-        return st.one_of(st.none(), st.lists(objects(children, depth + 1), max_size=2))
-    return st.one_of(st.none(), objects(children, depth + 1))
+        return mostly(st.lists(objects(children, messy, family), max_size=2), messy)
+    return mostly(objects(children, messy, family), messy)
 
 
 def outcome(schema: ma.Schema, obj: Any, many: bool) -> tuple[str, Any]:
@@ -244,12 +269,13 @@ def typed(value: Any) -> Any:
     return (type(value), value)
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@pytest.mark.parametrize("messy", [False, True], ids=["well-formed objects", "messy objects"])
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data(), spec=schemas_of(specs))
-def test_the_compiled_dump_equals_marshmallows(data: st.DataObject, spec: Any) -> None:
+def test_the_compiled_dump_equals_marshmallows(messy: bool, data: st.DataObject, spec: Any) -> None:
     reference = build_schema(spec, ma.Schema)()
     compiled = build_schema(spec, Schema)()
-    obj = data.draw(objects(spec))
+    obj = data.draw(objects(spec, messy))
     many = data.draw(st.booleans())
     subject = [obj, obj] if many else obj
     expected = outcome(reference, subject, many)
@@ -354,6 +380,7 @@ class _HeldInside(Schema):
 
 class _KeyedInside(Schema):
     keyed = ma.fields.Nested(_Keyed)
+    listed = ma.fields.List(ma.fields.Nested(_Keyed))
 
 
 class _ReferenceHeldByPath(ma.Schema):
@@ -371,6 +398,7 @@ class _ReferenceHeldInside(ma.Schema):
 
 class _ReferenceKeyedInside(ma.Schema):
     keyed = ma.fields.Nested(_ReferenceKeyed)
+    listed = ma.fields.List(ma.fields.Nested(_ReferenceKeyed))
 
 
 SHAPES = {
@@ -390,5 +418,6 @@ def test_holders_and_nested_objects_of_another_kind_are_read_as_marshmallow_read
     assert _HeldByPath().dump(held) == _ReferenceHeldByPath().dump(held)
     inside = SHAPES[outer]({"inner": held, "keys": held})
     assert _HeldInside().dump(inside) == _ReferenceHeldInside().dump(inside)
-    keyed = SHAPES[outer]({"keyed": SHAPES[holder]({"keys": "k"})})
+    item = SHAPES[holder]({"keys": "k"})
+    keyed = SHAPES[outer]({"keyed": item, "listed": [item, None]})
     assert _KeyedInside().dump(keyed) == _ReferenceKeyedInside().dump(keyed)
