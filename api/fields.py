@@ -1,7 +1,7 @@
 """Fields of the API's answers that marshmallow does not have: hours, inlined parts, omissions.
 
 Each is an ordinary marshmallow field (apispec documents it by its base class, so the OpenAPI
-document shows a string, an object, an integer...), and :mod:`api.schema` compiles each as
+document shows a string, an object, an integer...), and :mod:`api.schema_compiler` writes each as
 marshmallow would run it.
 
 A field may declare ``serialize_value``, a function of the value alone equal to its
