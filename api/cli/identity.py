@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from api.demo import DEMO_ID_NUMBER, DEMO_NAME
 from ledger.access.dev_identity import DevIdentityProvider
 
 ENABLE_ENV = "CEHOURS_DEV_IDP"
@@ -48,8 +49,6 @@ def dev_idp(
         click.echo(provider.public_key_pem(), nl=False)
         return
     if demo:
-        from api.cli.demo import DEMO_ID_NUMBER, DEMO_NAME
-
         id_number, name = DEMO_ID_NUMBER, name or DEMO_NAME
     if not id_number:
         # Prompted without echo: an ID number typed on the command line lands in shell history.

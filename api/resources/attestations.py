@@ -1,38 +1,33 @@
 """Signed attestations: the JWK Set, issuing, fetching, public status and revocation.
 
-The key-encryption key that opens the signing key is read from the environment once per
-process (``CEHOURS_KEY_ENCRYPTION_KEY`` or ``..._FILE``); a development server (``DEV``) falls
-back to ``var/dev-key-encryption-key`` and creates a signing key on first use, so ``make run``
-works with no set-up. Without a usable key, issuing answers 503, never a 500.
+Signing goes through :mod:`api.issuance` (the key-encryption key, the development key, 503 when
+nothing can be signed), shared with ``POST /v1/me/attestations`` and the printable proof.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import threading
-from pathlib import Path
 from typing import Any
 
 import marshmallow as ma
-import orjson
-from flask import Flask, Response, current_app, request
+from flask import Response, after_this_request, request
 
-from api import metrics
+from api import issuance, metrics
 from api.auth import current_client, require_role
 from api.db import db_session
-from api.errors import Problem
 from api.resources.base import Blueprint
-from ledger.attestations import key_encryption, signing_keys
-from ledger.attestations.issuance import Issued, issue_attestation
+from api.schema import Schema
+from ledger.attestations import signing_keys
+from ledger.attestations.issuance import Issued
 from ledger.attestations.status import (
+    AttestationInfo,
     StatusInfo,
     get_attestation,
     get_attestation_status,
     revoke_attestation,
 )
 from ledger.attestations.tables import MAX_APPLICATION_REF
-from ledger.errors import KeyEncryptionKeyError, SigningKeyError
 
 blp = Blueprint(
     "attestations",
@@ -41,9 +36,7 @@ blp = Blueprint(
 )
 
 JWKS_MAX_AGE = 300
-_KEK = "cehours_kek"
-_DEV_KEY_READY = "cehours_dev_signing_key"
-_lock = threading.Lock()
+JWK_SET = "application/jwk-set+json"
 
 
 class IssueSchema(ma.Schema):
@@ -78,7 +71,7 @@ class IssueSchema(ma.Schema):
             raise ma.ValidationError("give exactly one of id_number or person_id", "_schema")
 
 
-class IssuedSchema(ma.Schema):
+class IssuedSchema(Schema):
     jti = ma.fields.String(required=True, metadata={"description": "the attestation's id"})
     token = ma.fields.String(
         required=True, metadata={"description": "JWS compact (JWT), typ ce-attestation+jwt"}
@@ -87,7 +80,7 @@ class IssuedSchema(ma.Schema):
     expires_at = ma.fields.DateTime(required=True)
 
 
-class StatusSchema(ma.Schema):
+class StatusSchema(Schema):
     jti = ma.fields.String(required=True)
     status = ma.fields.String(
         required=True,
@@ -98,7 +91,7 @@ class StatusSchema(ma.Schema):
     changed_at = ma.fields.DateTime(required=True)
 
 
-class AttestationSchema(ma.Schema):
+class AttestationSchema(Schema):
     jti = ma.fields.String(required=True)
     person_id = ma.fields.String(required=True)
     token = ma.fields.String(required=True)
@@ -119,7 +112,7 @@ class RevokeSchema(ma.Schema):
     reason = ma.fields.String(required=True, validate=ma.validate.Length(1, 2000))
 
 
-class JwkSchema(ma.Schema):
+class JwkSchema(Schema):
     class Meta:
         unknown = ma.INCLUDE
 
@@ -132,7 +125,7 @@ class JwkSchema(ma.Schema):
     use = ma.fields.String(required=True, metadata={"example": "sig"})
 
 
-class JwksSchema(ma.Schema):
+class JwksSchema(Schema):
     keys = ma.fields.List(ma.fields.Nested(JwkSchema), required=True)
     retired = ma.fields.List(
         ma.fields.String(),
@@ -140,80 +133,32 @@ class JwksSchema(ma.Schema):
     )
 
 
-def _kek(app: Flask) -> bytes:
-    kek: bytes | None = app.extensions.get(_KEK)
-    if kek is None:
-        dev_dir = Path("var") if app.config.get("DEV") else None
-        try:
-            kek = key_encryption.load_kek(dev_dir=dev_dir)
-        except KeyEncryptionKeyError as exc:
-            raise Problem(
-                503, f"Attestations are not configured: {exc}", code="signing-unavailable"
-            ) from None
-        app.extensions[_KEK] = kek
-    return kek
-
-
-def _ensure_dev_key() -> None:
-    """On a development server, create a signing key the first time one is needed."""
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-    if not app.config.get("DEV") or app.extensions.get(_DEV_KEY_READY):
-        return
-    with _lock:
-        signing_keys.ensure_active_key(db_session(), _kek(app), actor="dev-server")
-        app.extensions[_DEV_KEY_READY] = True
-
-
 @blp.route("/.well-known/jwks.json")
-@blp.response(200, JwksSchema, content_type="application/jwk-set+json")
-def jwks() -> Response:
+@blp.response(200, JwksSchema, content_type=JWK_SET)
+def jwks() -> dict[str, Any]:
     """The issuer's public keys (JWK Set)
 
     Every key that may still verify a live attestation. Cache it (`Cache-Control`, `ETag`);
     fetch it again when a token names a `kid` you do not have. No credential needed.
     """
-    _ensure_dev_key()
-    document = signing_keys.get_jwks(db_session())
-    body = json.dumps(document, separators=(",", ":"), sort_keys=True)
-    etag = hashlib.sha256(body.encode()).hexdigest()[:32]
-    response = current_app.response_class(body, mimetype="application/jwk-set+json")
-    response.set_etag(etag)
+    issuance.ensure_dev_key()
+    after_this_request(_cacheable_publicly)
+    return signing_keys.get_jwks(db_session())
+
+
+def _cacheable_publicly(response: Response) -> Response:
+    """``Cache-Control`` and an ``ETag`` for the JWK Set; 304 to a matching ``If-None-Match``.
+
+    The tag is a hash of the set's canonical JSON (members sorted, no spaces), so that it names
+    the keys, however the body is laid out.
+    """
+    if response.status_code != 200:
+        return response
+    canonical = json.dumps(json.loads(response.get_data()), separators=(",", ":"), sort_keys=True)
+    response.set_etag(hashlib.sha256(canonical.encode()).hexdigest()[:32])
     response.headers["Cache-Control"] = f"public, max-age={JWKS_MAX_AGE}"
     response.make_conditional(request)
     return response
-
-
-def issued_response(issued: Issued) -> Response:
-    """201 with ``{jti, token, compliant, expires_at}``, as ``IssuedSchema`` documents it.
-
-    Written directly: dumping it through the schema and ``jsonify`` cost more than the rest of
-    the response, for the same four fields.
-    """
-    return current_app.response_class(
-        orjson.dumps(issued.to_dict()), status=201, mimetype="application/json"
-    )
-
-
-def _issue(args: dict[str, Any]) -> Issued:
-    _ensure_dev_key()
-    client = current_client()
-    try:
-        issued = issue_attestation(
-            db_session(),
-            args.get("person_id"),
-            args["profile"],
-            args.get("as_of"),
-            args.get("application_ref"),
-            f"client:{client.id}:{client.name}",
-            id_number=args.get("id_number"),
-            kek=_kek(current_app._get_current_object()),  # type: ignore[attr-defined]
-        )
-    except (SigningKeyError, KeyEncryptionKeyError) as exc:
-        raise Problem(
-            503, f"Attestations cannot be signed now: {exc}", code="signing-unavailable"
-        ) from None
-    metrics.count_issued(args["profile"], issued.compliant)
-    return issued
 
 
 # Schema instances, not classes: webargs would build a new schema object for every request.
@@ -223,13 +168,13 @@ def _issue(args: dict[str, Any]) -> Issued:
 @blp.alt_response(404, response="NOT_FOUND")
 @blp.alt_response(503, response="SERVICE_UNAVAILABLE")
 @require_role("filing")
-def issue(args: dict[str, Any]) -> Response:
+def issue(args: dict[str, Any]) -> Issued:
     """Issue an attestation (filing systems)
 
     Evaluates the profile for the person as of the date and returns a signed token stating
     the result. Verify it offline with the JWK Set at `/.well-known/jwks.json`.
     """
-    return issued_response(_issue(args))
+    return issuance.issue_for_client(args)
 
 
 # POST /v1/me/attestations (individuals, and these keys) lives in api.resources.me.
@@ -239,7 +184,7 @@ def issue(args: dict[str, Any]) -> Response:
 @blp.response(200, AttestationSchema)
 @blp.alt_response(404, response="NOT_FOUND")
 @require_role("filing")
-def fetch(jti: str) -> Any:
+def fetch(jti: str) -> AttestationInfo:
     """Fetch an issued attestation again (filing systems)"""
     return get_attestation(db_session(), jti)
 
@@ -247,17 +192,14 @@ def fetch(jti: str) -> Any:
 @blp.route("/v1/attestations/<string:jti>/status")
 @blp.response(200, StatusSchema)
 @blp.alt_response(404, response="NOT_FOUND")
-def status(jti: str) -> Response:
+def status(jti: str) -> tuple[StatusInfo, dict[str, str]]:
     """An attestation's status (no credential, no personal data)
 
     `valid`, `stale` (an entry it counted was later reversed or superseded: re-issue it) or
     `revoked`, with a reason and when it last changed.
     """
-    body = get_attestation_status(db_session(), jti).to_dict()
-    response = current_app.response_class(json.dumps(body), mimetype="application/json")
     # A status can change at any moment; caches must ask again every time.
-    response.headers["Cache-Control"] = "no-cache"
-    return response
+    return get_attestation_status(db_session(), jti), {"Cache-Control": "no-cache"}
 
 
 @blp.route("/v1/attestations/<string:jti>/revocation", methods=["POST"])

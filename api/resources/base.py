@@ -8,9 +8,11 @@ that is not JSON is refused with 415, malformed or absurdly nested JSON with 400
 
 from __future__ import annotations
 
+import functools
 import json
+from collections.abc import Callable
 from decimal import Decimal
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar, cast
 
 import flask_smorest
 import marshmallow as ma
@@ -19,6 +21,9 @@ from webargs import core
 from webargs.flaskparser import FlaskParser
 
 from api.errors import Problem
+from api.schema import Schema
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _refuse_constant(name: str) -> NoReturn:
@@ -60,12 +65,40 @@ class JSONBodyParser(FlaskParser):
 
 
 class Blueprint(flask_smorest.Blueprint):
-    """flask-smorest's Blueprint with this API's JSON body parser."""
+    """flask-smorest's Blueprint with this API's JSON body parser, whose answers are served as
+    the content type they are documented with (flask-smorest only documents it)."""
 
     ARGUMENTS_PARSER = JSONBodyParser()
 
+    def response(
+        self,
+        status_code: int,
+        schema: Any = None,
+        *,
+        content_type: str | None = None,
+        **kwargs: Any,
+    ) -> Callable[[F], F]:
+        decorator: Callable[[F], F] = super().response(
+            status_code, schema, content_type=content_type, **kwargs
+        )
+        if content_type is None:
+            return decorator
 
-class ProblemSchema(ma.Schema):
+        def served_as(view: F) -> F:
+            dumping = decorator(view)
+
+            @functools.wraps(dumping)
+            def wrapper(*args: Any, **kw: Any) -> Any:
+                response = dumping(*args, **kw)
+                response.mimetype = content_type
+                return response
+
+            return cast(F, wrapper)
+
+        return served_as
+
+
+class ProblemSchema(Schema):
     """An error (RFC 9457 problem details); served as ``application/problem+json``."""
 
     type = ma.fields.String(

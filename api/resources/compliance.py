@@ -17,15 +17,17 @@ from collections import OrderedDict
 from typing import Any
 
 import marshmallow as ma
-import orjson
-from flask import Response, current_app
+from flask import Response, after_this_request, current_app
 
 from api.auth import require_role
 from api.db import db_session
+from api.fields import Hours, Inline, YearTotals
 from api.resources.base import Blueprint
 from api.resources.profiles import RuleLabelSchema, installed_profiles
+from api.schema import Schema
 from ledger.compliance.evaluation import evaluate, get_ledger_state
 from ledger.compliance.facts import resolve_frame
+from ledger.compliance.results import Evaluation
 from ledger.entries.people import find_person_id
 
 blp = Blueprint(
@@ -76,33 +78,44 @@ class ComplianceRequestSchema(ma.Schema):
             raise ma.ValidationError("give exactly one of id_number or person_id", "_schema")
 
 
-class EvaluatedProfileSchema(ma.Schema):
-    id = ma.fields.String(required=True)
-    version = ma.fields.Integer(required=True)
-    digest = ma.fields.String(required=True)
+# The answer is dumped from the ledger's Evaluation; ``attribute`` names where each member is held.
 
 
-class RuleCheckSchema(ma.Schema):
+class EvaluatedProfileSchema(Schema):
+    id = ma.fields.String(required=True, attribute="profile_id")
+    version = ma.fields.Integer(required=True, attribute="profile_version")
+    digest = ma.fields.String(required=True, attribute="profile_digest")
+
+
+class RuleCheckSchema(Schema):
     year = ma.fields.Integer(allow_none=True, metadata={"description": "null: the whole window"})
-    required = ma.fields.String(allow_none=True, metadata=HOURS)
-    actual = ma.fields.String(required=True, metadata=HOURS)
-    shortfall = ma.fields.String(required=True, metadata=HOURS)
+    required = Hours(allow_none=True, metadata=HOURS)
+    actual = Hours(required=True, metadata=HOURS)
+    shortfall = Hours(required=True, metadata=HOURS)
     passed = ma.fields.Boolean(allow_none=True)
 
 
-class RuleResultSchema(ma.Schema):
-    id = ma.fields.String(required=True)
-    kind = ma.fields.String(required=True)
-    label = ma.fields.Nested(RuleLabelSchema)
-    categories = ma.fields.List(ma.fields.String(), required=True)
-    per = ma.fields.String(required=True)
-    required = ma.fields.String(
-        allow_none=True, metadata={"description": "null for informational rules"}
-    )
-    actual = ma.fields.String(
+class _RuleLabel(ma.fields.Nested):
+    """The evaluated rule's label (``label_zh``, ``label_en``), documented as the profiles'
+    ``RuleLabel``."""
+
+    def get_value(
+        self, obj: Any, attr: str, accessor: Any = None, default: Any = ma.missing
+    ) -> Any:
+        return {"zh": obj.rule.label_zh, "en": obj.rule.label_en}
+
+
+class RuleResultSchema(Schema):
+    id = ma.fields.String(required=True, attribute="rule.id")
+    kind = ma.fields.String(required=True, attribute="rule.kind")
+    label = _RuleLabel(RuleLabelSchema)
+    categories = ma.fields.List(ma.fields.String(), required=True, attribute="rule.categories")
+    per = ma.fields.String(required=True, attribute="rule.per")
+    required = Hours(allow_none=True, metadata={"description": "null for informational rules"})
+    actual = Hours(
         required=True, metadata={"description": "per-year rules: the weakest year's figure"}
     )
-    shortfall = ma.fields.String(
+    shortfall = Hours(
         required=True, metadata={"description": "per-year rules: the sum over the years"}
     )
     passed = ma.fields.Boolean(
@@ -111,7 +124,7 @@ class RuleResultSchema(ma.Schema):
     checks = ma.fields.List(ma.fields.Nested(RuleCheckSchema), required=True)
 
 
-class SourcePolicyResultSchema(ma.Schema):
+class SourcePolicyResultSchema(Schema):
     industry_platform = ma.fields.Boolean(required=True)
     industry_decided_by = ma.fields.String(
         required=True, metadata={"description": "request, has_entries, on_request or profile"}
@@ -121,22 +134,24 @@ class SourcePolicyResultSchema(ma.Schema):
     )
 
 
-class EntryCourseSchema(ma.Schema):
-    code = ma.fields.String(allow_none=True)
-    title = ma.fields.String(allow_none=True)
+class EntryCourseSchema(Schema):
+    code = ma.fields.String(allow_none=True, attribute="course_code")
+    title = ma.fields.String(allow_none=True, attribute="course_title")
 
 
-class EntryVerdictSchema(ma.Schema):
-    entry_id = ma.fields.Integer(required=True)
-    kind = ma.fields.String(required=True, metadata={"description": "credit or reversal"})
-    source_id = ma.fields.String(required=True)
-    source_kind = ma.fields.String(required=True)
-    external_id = ma.fields.String(required=True)
-    category = ma.fields.String(required=True)
-    hours = ma.fields.String(required=True, metadata=HOURS)
-    completed_on = ma.fields.Date(required=True)
-    year = ma.fields.Integer(required=True)
-    course = ma.fields.Nested(EntryCourseSchema)
+class EntryVerdictSchema(Schema):
+    entry_id = ma.fields.Integer(required=True, attribute="entry.id")
+    kind = ma.fields.String(
+        required=True, attribute="entry.kind", metadata={"description": "credit or reversal"}
+    )
+    source_id = ma.fields.String(required=True, attribute="entry.source_id")
+    source_kind = ma.fields.String(required=True, attribute="entry.source_kind")
+    external_id = ma.fields.String(required=True, attribute="entry.external_id")
+    category = ma.fields.String(required=True, attribute="entry.category")
+    hours = Hours(required=True, attribute="entry.hours", metadata=HOURS)
+    completed_on = ma.fields.Date(required=True, attribute="entry.completed_on")
+    year = ma.fields.Integer(required=True, attribute="entry.year")
+    course = ma.fields.Nested(EntryCourseSchema, attribute="entry")
     counted = ma.fields.Boolean(required=True)
     reason = ma.fields.String(
         allow_none=True,
@@ -152,36 +167,31 @@ class EntryVerdictSchema(ma.Schema):
     )
 
 
-class LedgerStateSchema(ma.Schema):
+class LedgerStateSchema(Schema):
     head_hash = ma.fields.String(allow_none=True)
     entry_count = ma.fields.Integer(required=True)
 
 
-class ComplianceSchema(ma.Schema):
+class ComplianceSchema(Schema):
     person_id = ma.fields.String(required=True)
-    profile = ma.fields.Nested(EvaluatedProfileSchema, required=True)
+    profile = Inline(EvaluatedProfileSchema, required=True)
     as_of = ma.fields.Date(required=True)
     application_year = ma.fields.Integer(required=True)
     window = ma.fields.List(ma.fields.Integer(), required=True)
     last_counted_day = ma.fields.Date(required=True)
-    source_policy = ma.fields.Nested(SourcePolicyResultSchema, required=True)
+    source_policy = Inline(SourcePolicyResultSchema, required=True)
     compliant = ma.fields.Boolean(required=True)
     rules = ma.fields.List(ma.fields.Nested(RuleResultSchema), required=True)
-    totals = ma.fields.Dict(
-        keys=ma.fields.String(),
-        values=ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.String()),
-        required=True,
-        metadata={"description": "year -> category (and total) -> counted hours"},
+    totals = YearTotals(
+        required=True, metadata={"description": "year -> category (and total) -> counted hours"}
     )
-    window_totals = ma.fields.Dict(
-        keys=ma.fields.String(), values=ma.fields.String(), required=True
-    )
+    window_totals = ma.fields.Dict(keys=ma.fields.String(), values=Hours(), required=True)
     capped = ma.fields.Dict(
         keys=ma.fields.String(),
-        values=ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.String()),
+        values=ma.fields.Dict(keys=ma.fields.String(), values=Hours()),
         metadata={"description": "year -> category -> hours a profile cap held back"},
     )
-    ledger = ma.fields.Nested(LedgerStateSchema, required=True)
+    ledger = Inline(LedgerStateSchema, required=True)
     counted_entry_ids = ma.fields.List(ma.fields.Integer(), required=True)
     entries = ma.fields.List(ma.fields.Nested(EntryVerdictSchema), required=True)
     basis = ma.fields.String(
@@ -220,7 +230,7 @@ _answers = _AnswerCache()
 @blp.response(200, ComplianceSchema)
 @blp.alt_response(404, response="NOT_FOUND")
 @require_role("filing")
-def check_compliance(args: dict[str, Any]) -> Response:
+def check_compliance(args: dict[str, Any]) -> Evaluation | Response:
     """Evaluate a person against a rule profile
 
     Whether the person complies as of the date, each rule's required and actual hours and
@@ -237,6 +247,7 @@ def check_compliance(args: dict[str, Any]) -> Response:
     if size > 0:
         cached = _answers.get((person_id, get_ledger_state(session, person_id), *options))
         if cached is not None:
+            # The body ComplianceSchema dumped for this same state before.
             return current_app.response_class(cached, mimetype="application/json")
     result = evaluate(
         session,
@@ -246,13 +257,14 @@ def check_compliance(args: dict[str, Any]) -> Response:
         industry_platform=args.get("industry_platform"),
         explain=args["include_entries"],
     )
-    # ``to_dict`` is already JSON-ready (hours as strings) and matches ComplianceSchema (a test
-    # loads responses with it); encoding it directly, with orjson, keeps a long entry list
-    # cheap to send (marshmallow, or even the standard library's encoder, costs more than the
-    # evaluation).
-    body = orjson.dumps(result.to_dict())
     if size > 0:
         # Keyed by the state the evaluation itself read, in its own transaction.
-        state = (result.head_hash, result.entry_count)
-        _answers.put((person_id, state, *options), body, size)
-    return current_app.response_class(body, mimetype="application/json")
+        key = (person_id, (result.head_hash, result.entry_count), *options)
+
+        @after_this_request
+        def keep(response: Response) -> Response:
+            if response.status_code == 200:
+                _answers.put(key, response.get_data(), size)
+            return response
+
+    return result

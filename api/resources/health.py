@@ -11,17 +11,18 @@ from sqlalchemy.exc import SQLAlchemyError
 from api.db import db_engine
 from api.errors import Problem
 from api.resources.base import Blueprint
+from api.schema import Schema
 from ledger.schema import current_revision, head_revision
 
 blp = Blueprint("health", __name__, description="Liveness and readiness probes (no credential).")
 log = logging.getLogger(__name__)
 
 
-class HealthSchema(ma.Schema):
+class HealthSchema(Schema):
     status = ma.fields.String(required=True, metadata={"example": "ok"})
 
 
-class ReadySchema(ma.Schema):
+class ReadySchema(Schema):
     status = ma.fields.String(required=True, metadata={"example": "ready"})
     revision = ma.fields.String(
         required=True, metadata={"description": "the database's migration revision"}

@@ -8,12 +8,9 @@ else is refused with 403 before anything about that person is read.
 
 from __future__ import annotations
 
-import datetime as dt
-import json
 from typing import Any
 
-from flask import Response, current_app
-
+from api import issuance
 from api.auth import bearer_key, current_client, document_bearer
 from api.db import db_session
 from api.errors import Problem
@@ -21,12 +18,12 @@ from api.identity import current_individual, own_person_id, require_individual
 from api.resources import attestations as attestation_api
 from api.resources.base import Blueprint
 from api.resources.compliance import ComplianceRequestSchema, ComplianceSchema
-from api.resources.transcripts import TranscriptSchema, transcript_response
-from ledger.attestations.issuance import Issued, issue_attestation
+from api.resources.transcripts import PRIVATE, TranscriptSchema
+from ledger.attestations.issuance import Issued
 from ledger.compliance.catalogue import catalogue
 from ledger.compliance.evaluation import evaluate
-from ledger.compliance.transcripts import build_transcript
-from ledger.errors import KeyEncryptionKeyError, SigningKeyError
+from ledger.compliance.results import Evaluation
+from ledger.compliance.transcripts import Transcript, build_transcript
 
 blp = Blueprint(
     "me",
@@ -67,7 +64,7 @@ def _my_person_id(args: dict[str, Any]) -> str:
 @blp.response(200, TranscriptSchema)
 @blp.alt_response(404, response="NOT_FOUND")
 @require_individual
-def my_transcript() -> Response:
+def my_transcript() -> tuple[Transcript, dict[str, str]]:
     """My transcript (individuals)
 
     Every entry held for the signed-in person with its source, course, date, hours and status,
@@ -77,7 +74,7 @@ def my_transcript() -> Response:
     assert person is not None
     if person.person_id is None:
         raise _not_held()
-    return transcript_response(build_transcript(db_session(), person.person_id))
+    return build_transcript(db_session(), person.person_id), PRIVATE
 
 
 @blp.route("/v1/me/compliance", methods=["POST"])
@@ -85,7 +82,7 @@ def my_transcript() -> Response:
 @blp.response(200, ComplianceSchema)
 @blp.alt_response(404, response="NOT_FOUND")
 @require_individual
-def my_compliance(args: dict[str, Any]) -> Response:
+def my_compliance(args: dict[str, Any]) -> tuple[Evaluation, dict[str, str]]:
     """Check my hours against a profile (individuals)
 
     As `POST /v1/compliance`, for the signed-in person: each rule passed or failed, with the
@@ -101,35 +98,7 @@ def my_compliance(args: dict[str, Any]) -> Response:
         industry_platform=args.get("industry_platform"),
         explain=args["include_entries"],
     )
-    body = json.dumps(result.to_dict(), ensure_ascii=False, separators=(",", ":"))
-    response = current_app.response_class(body, mimetype="application/json")
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
-
-
-def issue_for_person(
-    person_id: str, profile: str, as_of: dt.date | None, application_ref: str | None = None
-) -> Issued:
-    """Issue an attestation the individual asked for (the API and the printable proof).
-
-    Raises:
-        Problem: 503 when nothing can be signed now.
-    """
-    attestation_api._ensure_dev_key()
-    try:
-        return issue_attestation(
-            db_session(),
-            person_id,
-            profile,
-            as_of,
-            application_ref,
-            f"person:{person_id}",
-            kek=attestation_api._kek(current_app._get_current_object()),  # type: ignore[attr-defined]
-        )
-    except (SigningKeyError, KeyEncryptionKeyError) as exc:
-        raise Problem(
-            503, f"Attestations cannot be signed now: {exc}", code="signing-unavailable"
-        ) from None
+    return result, PRIVATE
 
 
 @blp.route("/v1/me/attestations", methods=["POST"])
@@ -138,7 +107,7 @@ def issue_for_person(
 @blp.alt_response(404, response="NOT_FOUND")
 @blp.alt_response(503, response="SERVICE_UNAVAILABLE")
 @document_bearer
-def issue_mine(args: dict[str, Any]) -> Response:
+def issue_mine(args: dict[str, Any]) -> Issued:
     """Obtain my attestation (individuals)
 
     Signs the result of the profile for the signed-in person (identity token or browser
@@ -165,9 +134,7 @@ def issue_mine(args: dict[str, Any]) -> Response:
                 code="validation",
                 errors={"_schema": ["give exactly one of id_number or person_id"]},
             )
-        return attestation_api.issued_response(attestation_api._issue(args))
-    return attestation_api.issued_response(
-        issue_for_person(
-            _my_person_id(args), args["profile"], args.get("as_of"), args.get("application_ref")
-        )
+        return issuance.issue_for_client(args)
+    return issuance.issue_for_person(
+        _my_person_id(args), args["profile"], args.get("as_of"), args.get("application_ref")
     )

@@ -12,6 +12,7 @@ import marshmallow as ma
 from api.auth import require_role
 from api.db import db_session
 from api.resources.base import Blueprint
+from api.schema import Schema
 from ledger.entries.people import find_person_id
 from ledger.values.id_numbers import mask_id_number
 
@@ -32,7 +33,7 @@ class LookupSchema(ma.Schema):
     )
 
 
-class PersonRefSchema(ma.Schema):
+class PersonRefSchema(Schema):
     person_id = ma.fields.String(
         required=True, metadata={"description": "opaque id used in every other URL"}
     )

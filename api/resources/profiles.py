@@ -9,6 +9,7 @@ import marshmallow as ma
 from api.auth import require_role
 from api.errors import Problem
 from api.resources.base import Blueprint
+from api.schema import Schema
 from ledger.compliance.catalogue import Catalogue, catalogue
 from ledger.errors import ProfileError
 
@@ -19,7 +20,7 @@ blp = Blueprint(
 )
 
 
-class ProfileTitleSchema(ma.Schema):
+class ProfileTitleSchema(Schema):
     zh = ma.fields.String(
         required=True, metadata={"example": "衢州市2020年申报中级及以下职称继续教育学时"}
     )
@@ -28,7 +29,7 @@ class ProfileTitleSchema(ma.Schema):
     )
 
 
-class ProfileNoticeSchema(ma.Schema):
+class ProfileNoticeSchema(Schema):
     document = ma.fields.String(required=True, metadata={"description": "the notice implemented"})
     clause = ma.fields.String(metadata={"description": "where in the notice"})
     seed = ma.fields.String(metadata={"description": "file of the notice's text in this project"})
@@ -53,12 +54,12 @@ def installed_profiles() -> Catalogue:
         ) from None
 
 
-class RuleLabelSchema(ma.Schema):
+class RuleLabelSchema(Schema):
     zh = ma.fields.String(allow_none=True)
     en = ma.fields.String(allow_none=True)
 
 
-class ProfileSummarySchema(ma.Schema):
+class ProfileSummarySchema(Schema):
     id = ma.fields.String(required=True, metadata={"example": "quzhou-2020-intermediate"})
     version = ma.fields.Integer(required=True, metadata={"example": 1})
     digest = ma.fields.String(
@@ -69,11 +70,11 @@ class ProfileSummarySchema(ma.Schema):
     notice = ma.fields.Nested(ProfileNoticeSchema, required=True)
 
 
-class ProfileListSchema(ma.Schema):
+class ProfileListSchema(Schema):
     profiles = ma.fields.List(ma.fields.Nested(ProfileSummarySchema), required=True)
 
 
-class ProfileRuleSchema(ma.Schema):
+class ProfileRuleSchema(Schema):
     id = ma.fields.String(required=True)
     kind = ma.fields.String(
         required=True,
@@ -87,19 +88,19 @@ class ProfileRuleSchema(ma.Schema):
     label = ma.fields.Nested(RuleLabelSchema)
 
 
-class ProfileCapSchema(ma.Schema):
+class ProfileCapSchema(Schema):
     category = ma.fields.String(required=True)
     per_year = ma.fields.String(required=True)
 
 
-class ProfileWindowSchema(ma.Schema):
+class ProfileWindowSchema(Schema):
     years = ma.fields.List(ma.fields.Integer(), metadata={"description": "fixed calendar years"})
     relative = ma.fields.List(
         ma.fields.Integer(), metadata={"description": "offsets from the application year"}
     )
 
 
-class ProfileAsOfSchema(ma.Schema):
+class ProfileAsOfSchema(Schema):
     counts = ma.fields.String(
         required=True,
         validate=ma.validate.OneOf(["on_or_before", "before"]),
@@ -108,7 +109,7 @@ class ProfileAsOfSchema(ma.Schema):
     default = ma.fields.String(metadata={"description": "as-of date used when none is given"})
 
 
-class ProfileSourcePolicySchema(ma.Schema):
+class ProfileSourcePolicySchema(Schema):
     hours_of_record = ma.fields.String(required=True, metadata={"example": "city"})
     industry_platform = ma.fields.String(metadata={"example": "province_industry"})
     industry_managed = ma.fields.String(

@@ -13,14 +13,15 @@ from collections.abc import Set as AbstractSet
 from typing import Any
 
 import marshmallow as ma
-from flask import Response, current_app
 
 from api import metrics
 from api.auth import current_client, require_role
 from api.db import db_session
 from api.errors import Problem
+from api.fields import OptionalDict, OptionalInteger
 from api.idempotency import IdempotencyHeaderSchema, idempotent
 from api.resources.base import Blueprint
+from api.schema import Schema
 from ledger.access.clients import ClientInfo
 from ledger.entries.append import MAX_BATCH, Status, append_records
 from ledger.entries.records import COURSE_LIMITS, MAX_EXTERNAL_ID, MAX_NAME
@@ -125,22 +126,24 @@ class SourceQuerySchema(ma.Schema):
     )
 
 
-class RecordResultSchema(ma.Schema):
+class RecordResultSchema(Schema):
     external_id = ma.fields.String(
         required=True, allow_none=True, metadata={"description": "null if the record had none"}
     )
     status = ma.fields.String(required=True, validate=ma.validate.OneOf(STATUSES))
-    entry_id = ma.fields.Integer(
+    # Left out, not null, when there is none: a rejected record has no entry, and only rejected
+    # and conflicting records have errors.
+    entry_id = OptionalInteger(
         metadata={"description": "the ledger entry now holding this record (not for rejected)"}
     )
-    errors = ma.fields.Dict(
+    errors = OptionalDict(
         keys=ma.fields.String(),
         values=ma.fields.List(ma.fields.String()),
         metadata={"description": "for rejected and conflict: field path -> messages"},
     )
 
 
-class BatchResultSchema(ma.Schema):
+class BatchResultSchema(Schema):
     results = ma.fields.List(
         ma.fields.Nested(RecordResultSchema),
         required=True,
@@ -158,7 +161,7 @@ class ReversalSchema(ma.Schema):
     reason = ma.fields.String(required=True, validate=ma.validate.Length(1, 2000))
 
 
-class ReversalResultSchema(ma.Schema):
+class ReversalResultSchema(Schema):
     external_id = ma.fields.String(required=True)
     entry_id = ma.fields.Integer(required=True, metadata={"description": "the reversal entry"})
     reversed_entry_id = ma.fields.Integer(
@@ -208,7 +211,9 @@ def _without_own_source(records: list[Any], source_id: str) -> list[Any]:
 @blp.arguments(SourceQuerySchema, location="query")
 @blp.arguments(RecordsBatchSchema)
 @blp.response(200, BatchResultSchema)
-def post_records(_headers: dict[str, Any], query: dict[str, Any], body: dict[str, Any]) -> Response:
+def post_records(
+    _headers: dict[str, Any], query: dict[str, Any], body: dict[str, Any]
+) -> dict[str, Any]:
     """Push a batch of records
 
     Up to 1,000 records. The answer has one result per record, in order, with `status`:
@@ -225,20 +230,9 @@ def post_records(_headers: dict[str, Any], query: dict[str, Any], body: dict[str
     results = append_records(db_session(), source_id, records, actor=_actor(client))
     metrics.count_records(source_id, (result.status for result in results))
     counts = dict.fromkeys(STATUSES, 0)
-    out = []
     for result in results:
         counts[result.status] += 1
-        item: dict[str, Any] = {"external_id": result.external_id, "status": result.status}
-        if result.entry_id is not None and result.status != Status.REJECTED:
-            item["entry_id"] = result.entry_id
-        if result.errors:
-            item["errors"] = result.errors
-        out.append(item)
-    # Built here and returned as a response: dumping up to 1,000 results through the schema
-    # again costs more than the rest of the HTTP layer together (the schema still documents it).
-    return current_app.response_class(
-        current_app.json.dumps({"results": out, "counts": counts}), mimetype="application/json"
-    )
+    return {"results": results, "counts": counts}
 
 
 @blp.route("/v1/records/<path:external_id>/reversal", methods=["POST"])

@@ -13,6 +13,7 @@ import marshmallow as ma
 from api.auth import require_role
 from api.db import db_session
 from api.resources.base import Blueprint
+from api.schema import Schema
 from ledger.sync.quarantine import QuarantineInfo, list_quarantine
 from ledger.sync.runs import get_sync_status, list_runs
 from ledger.values.id_numbers import mask_text
@@ -24,7 +25,7 @@ blp = Blueprint(
 )
 
 
-class RunSchema(ma.Schema):
+class RunSchema(Schema):
     id = ma.fields.Integer(required=True)
     source_id = ma.fields.String(required=True, metadata={"example": "quzhou-city"})
     trigger = ma.fields.String(
@@ -45,7 +46,7 @@ class RunSchema(ma.Schema):
     error = ma.fields.String(allow_none=True)
 
 
-class RunListSchema(ma.Schema):
+class RunListSchema(Schema):
     runs = ma.fields.List(ma.fields.Nested(RunSchema), required=True)
 
 
@@ -54,23 +55,25 @@ class RunQuerySchema(ma.Schema):
     limit = ma.fields.Integer(load_default=20, validate=ma.validate.Range(min=1, max=500))
 
 
-class SourceStatusSchema(ma.Schema):
+class SourceStatusSchema(Schema):
     source_id = ma.fields.String(required=True)
     cursor = ma.fields.Dict(
         allow_none=True, metadata={"description": "where the next sync starts (adapter-specific)"}
     )
     quarantined = ma.fields.Integer(required=True)
     running_by = ma.fields.String(
-        allow_none=True, metadata={"description": "holder of the live sync lease, if running"}
+        allow_none=True,
+        attribute="lease_holder",
+        metadata={"description": "holder of the live sync lease, if running"},
     )
     last_run = ma.fields.Nested(RunSchema, allow_none=True)
 
 
-class StatusListSchema(ma.Schema):
+class StatusListSchema(Schema):
     sources = ma.fields.List(ma.fields.Nested(SourceStatusSchema), required=True)
 
 
-class QuarantinedSchema(ma.Schema):
+class QuarantinedSchema(Schema):
     record_key = ma.fields.String(
         required=True, metadata={"description": "the platform's record id, or sha256:<digest>"}
     )
@@ -92,7 +95,7 @@ class QuarantinedSchema(ma.Schema):
     )
 
 
-class QuarantineListSchema(ma.Schema):
+class QuarantineListSchema(Schema):
     records = ma.fields.List(ma.fields.Nested(QuarantinedSchema), required=True)
 
 
@@ -123,18 +126,7 @@ def get_status() -> dict[str, Any]:
     Its last run, saved cursor, number of records in quarantine, and whether a sync holds its
     lease right now.
     """
-    return {
-        "sources": [
-            {
-                "source_id": s.source_id,
-                "cursor": s.cursor,
-                "quarantined": s.quarantined,
-                "running_by": s.lease_holder,
-                "last_run": s.last_run,
-            }
-            for s in get_sync_status(db_session())
-        ]
-    }
+    return {"sources": get_sync_status(db_session())}
 
 
 def _shown(q: QuarantineInfo) -> dict[str, Any]:

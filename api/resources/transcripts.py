@@ -6,18 +6,18 @@ The individual's own transcript is ``GET /v1/me/transcript`` (:mod:`api.resource
 from __future__ import annotations
 
 import functools
-import json
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
 import marshmallow as ma
-from flask import Response, current_app
 
 from api.auth import bearer_key, require_role
 from api.db import db_session
 from api.errors import Problem
+from api.fields import Hours, Inline, YearTotals
 from api.identity import looks_like_jwt, session_person
 from api.resources.base import Blueprint
+from api.schema import Schema
 from ledger.compliance.transcripts import Transcript, build_transcript
 
 blp = Blueprint(
@@ -28,32 +28,35 @@ blp = Blueprint(
 
 F = TypeVar("F", bound=Callable[..., Any])
 HOURS = {"description": "hours as a decimal string", "example": "18.5"}
+# Personal data: never kept by a shared cache.
+PRIVATE = {"Cache-Control": "private, no-store"}
 
 
-class TranscriptSourceSchema(ma.Schema):
-    id = ma.fields.String(required=True)
-    name = ma.fields.String(required=True)
-    kind = ma.fields.String(required=True, metadata={"example": "city"})
+# The answer is dumped from the ledger's Transcript; ``attribute`` names where a member is held.
 
 
-class TranscriptCourseSchema(ma.Schema):
-    code = ma.fields.String(allow_none=True)
-    title = ma.fields.String(allow_none=True)
-    provider = ma.fields.String(allow_none=True)
+class TranscriptSourceSchema(Schema):
+    id = ma.fields.String(required=True, attribute="source_id")
+    name = ma.fields.String(required=True, attribute="source_name")
+    kind = ma.fields.String(required=True, attribute="source_kind", metadata={"example": "city"})
 
 
-class TranscriptEntrySchema(ma.Schema):
+class TranscriptCourseSchema(Schema):
+    code = ma.fields.String(allow_none=True, attribute="course_code")
+    title = ma.fields.String(allow_none=True, attribute="course_title")
+    provider = ma.fields.String(allow_none=True, attribute="course_provider")
+
+
+class TranscriptEntrySchema(Schema):
     entry_id = ma.fields.Integer(required=True)
     kind = ma.fields.String(required=True, metadata={"description": "credit or reversal"})
-    source = ma.fields.Nested(TranscriptSourceSchema, required=True)
+    source = Inline(TranscriptSourceSchema, required=True)
     external_id = ma.fields.String(required=True)
     category = ma.fields.String(required=True)
-    hours = ma.fields.String(
-        required=True, metadata={**HOURS, "description": "negative for a reversal"}
-    )
+    hours = Hours(required=True, metadata={**HOURS, "description": "negative for a reversal"})
     completed_on = ma.fields.Date(required=True)
     year = ma.fields.Integer(required=True)
-    course = ma.fields.Nested(TranscriptCourseSchema, required=True)
+    course = Inline(TranscriptCourseSchema, required=True)
     status = ma.fields.String(
         required=True,
         validate=ma.validate.OneOf(["counted", "reversed", "superseded", "duplicate", "reversal"]),
@@ -74,24 +77,21 @@ class TranscriptEntrySchema(ma.Schema):
     )
 
 
-class TranscriptLedgerSchema(ma.Schema):
+class TranscriptLedgerSchema(Schema):
     head_hash = ma.fields.String(allow_none=True)
     entry_count = ma.fields.Integer(required=True)
 
 
-class TranscriptSchema(ma.Schema):
+class TranscriptSchema(Schema):
     person_id = ma.fields.String(required=True)
     name = ma.fields.String(required=True)
     id_number_masked = ma.fields.String(required=True, metadata={"example": "330802********123X"})
     generated_on = ma.fields.Date(required=True)
-    totals = ma.fields.Dict(
-        keys=ma.fields.String(),
-        values=ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.String()),
-        required=True,
-        metadata={"description": "year -> category (and total) -> counted hours"},
+    totals = YearTotals(
+        required=True, metadata={"description": "year -> category (and total) -> counted hours"}
     )
     entries = ma.fields.List(ma.fields.Nested(TranscriptEntrySchema), required=True)
-    ledger = ma.fields.Nested(TranscriptLedgerSchema, required=True)
+    ledger = Inline(TranscriptLedgerSchema, required=True)
 
 
 def refuse_individuals(view: F) -> F:
@@ -113,25 +113,16 @@ def refuse_individuals(view: F) -> F:
     return cast(F, wrapper)
 
 
-def transcript_response(transcript: Transcript) -> Response:
-    """The transcript as JSON (``to_dict`` is JSON-ready and matches :class:`TranscriptSchema`)."""
-    body = json.dumps(transcript.to_dict(), ensure_ascii=False, separators=(",", ":"))
-    response = current_app.response_class(body, mimetype="application/json")
-    # Personal data: never kept by a shared cache.
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
-
-
 @blp.route("/v1/people/<string:person_id>/transcript")
 @blp.response(200, TranscriptSchema)
 @blp.alt_response(404, response="NOT_FOUND")
 @refuse_individuals
 @require_role("filing")
-def person_transcript(person_id: str) -> Response:
+def person_transcript(person_id: str) -> tuple[Transcript, dict[str, str]]:
     """A person's transcript (filing systems)
 
     Every entry with its source, course, date, hours and status (counted, reversed,
     superseded, duplicate of another platform's entry), and counted hours per year and
     category. 404 for an unknown person.
     """
-    return transcript_response(build_transcript(db_session(), person_id))
+    return build_transcript(db_session(), person_id), PRIVATE

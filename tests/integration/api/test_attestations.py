@@ -177,3 +177,22 @@ def test_development_server_creates_its_signing_key_on_first_use(
         assert document["keys"][0]["alg"] == "EdDSA"
     finally:
         dev.extensions["cehours"].engine.dispose()
+
+
+def test_the_jwk_set_is_served_as_such_with_an_etag_that_names_its_keys(
+    http: FlaskClient, app_session: Session, kek: bytes
+) -> None:
+    signing_keys.create_key(app_session, kek, actor="ops")
+    first = http.get("/.well-known/jwks.json")
+    assert first.status_code == 200
+    assert first.headers["Content-Type"] == "application/jwk-set+json"
+    assert first.headers["Cache-Control"] == "public, max-age=300"
+    assert http.get("/.well-known/jwks.json").headers["ETag"] == first.headers["ETag"]
+    signing_keys.rotate_key(app_session, kek, actor="ops", alg="ES256")
+    second = http.get("/.well-known/jwks.json", headers={"If-None-Match": first.headers["ETag"]})
+    assert second.status_code == 200
+    assert second.headers["ETag"] != first.headers["ETag"]
+    assert len(second.get_json(force=True)["keys"]) == 2
+    again = http.get("/.well-known/jwks.json", headers={"If-None-Match": second.headers["ETag"]})
+    assert again.status_code == 304
+    assert again.headers["Cache-Control"] == "public, max-age=300"

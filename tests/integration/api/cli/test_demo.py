@@ -6,8 +6,10 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from click.testing import CliRunner
 
-from api.cli.demo import CITY, DEMO_ID_NUMBER, PROVINCE, load_demo
+from api.cli import main
+from api.demo import CITY, DEMO_ID_NUMBER, PROVINCE
 from ledger.db.engine import make_engine, make_session_factory
 from ledger.entries.audit import verify_ledger
 from ledger.entries.people import find_person_id, get_person_totals
@@ -20,10 +22,11 @@ def test_demo_is_idempotent_and_spans_two_platforms(
     monkeypatch.setenv("CEHOURS_VAR_DIR", str(tmp_path))
     monkeypatch.delenv("CEHOURS_KEY_ENCRYPTION_KEY", raising=False)
     monkeypatch.delenv("CEHOURS_KEY_ENCRYPTION_KEY_FILE", raising=False)
-    first = load_demo()
-    second = load_demo()
-    assert any("created, 0 already held" in line for line in first)
-    assert any(line.startswith("0 demo records created") for line in second)
+    first = CliRunner().invoke(main, ["demo"])
+    second = CliRunner().invoke(main, ["demo"])
+    assert first.exit_code == second.exit_code == 0, first.output + second.output
+    assert "created, 0 already held" in first.output
+    assert "demo: 0 demo records created" in second.output
     engine = make_engine(sqlite_url)
     with make_session_factory(engine)() as session:
         assert verify_ledger(session).ok

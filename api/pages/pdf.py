@@ -106,7 +106,6 @@ def render_proof(data: ProofData) -> bytes:
     Raises:
         ProofFontError: the CJK font is not installed.
     """
-    claims = data.claims
     path, index = _font()
     pdf = _Proof(format="A4")
     pdf.set_auto_page_break(auto=True, margin=18)
@@ -114,7 +113,15 @@ def render_proof(data: ProofData) -> bytes:
     pdf.set_title("继续教育学时证明")
     pdf.set_author("cehours")
     pdf.add_page()
+    _title(pdf)
+    _facts(pdf, data)
+    _totals(pdf, data.claims)
+    _rules(pdf, data.claims)
+    _where_to_verify(pdf, data)
+    return bytes(pdf.output())
 
+
+def _title(pdf: FPDF) -> None:
     pdf.set_font("cjk", size=20)
     pdf.cell(0, 12, "继续教育学时证明", align="C", new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("cjk", size=10)
@@ -125,6 +132,10 @@ def render_proof(data: ProofData) -> bytes:
     pdf.set_text_color(0)
     pdf.ln(4)
 
+
+def _facts(pdf: FPDF, data: ProofData) -> None:
+    """Who, which period, which profile, when."""
+    claims = data.claims
     pdf.set_font("cjk", size=12)
     facts = [
         ("姓名 Name", str(claims.get("name", ""))),
@@ -140,6 +151,9 @@ def render_proof(data: ProofData) -> bytes:
         pdf.multi_cell(0, 8, value, new_x="LMARGIN", new_y="NEXT")
     pdf.ln(2)
 
+
+def _totals(pdf: FPDF, claims: Mapping[str, Any]) -> None:
+    """The hours counted, a row per year, a column per category."""
     pdf.set_font("cjk", size=13)
     pdf.cell(0, 9, "学时合计(计入的学时)Hours counted", new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("cjk", size=10.5)
@@ -160,6 +174,9 @@ def render_proof(data: ProofData) -> bytes:
         )
     pdf.ln(4)
 
+
+def _rules(pdf: FPDF, claims: Mapping[str, Any]) -> None:
+    """The result, and each rule's required, actual and missing hours."""
     pdf.set_font("cjk", size=13)
     verdict = "符合 Compliant" if claims.get("compliant") else "不符合 Not compliant"
     pdf.cell(0, 9, f"核验结果 Result:{verdict}", new_x="LMARGIN", new_y="NEXT")
@@ -183,6 +200,9 @@ def render_proof(data: ProofData) -> bytes:
         )
     pdf.ln(6)
 
+
+def _where_to_verify(pdf: FPDF, data: ProofData) -> None:
+    """The QR code of the verification page, its address and the attestation's number."""
     top = pdf.get_y()
     pdf.image(_qr_png(data.verify_url), x=pdf.l_margin, y=top, w=42, h=42)
     pdf.set_xy(pdf.l_margin + 48, top + 2)
@@ -193,7 +213,6 @@ def render_proof(data: ProofData) -> bytes:
     pdf.multi_cell(0, 6, data.verify_url, new_x="LMARGIN", new_y="NEXT")
     pdf.set_x(pdf.l_margin + 48)
     pdf.multi_cell(0, 6, f"证明编号 No.: {data.jti}", new_x="LMARGIN", new_y="NEXT")
-    return bytes(pdf.output())
 
 
 def proof_filename(issued_on: dt.date | None = None) -> str:

@@ -1,0 +1,106 @@
+"""Fields of the API's answers that marshmallow does not have: hours, inlined parts, omissions.
+
+Each is an ordinary marshmallow field (apispec documents it by its base class, so the OpenAPI
+document shows a string, an object, an integer...), and :mod:`api.schema_compiler` writes each as
+marshmallow would run it.
+
+A field may declare ``serialize_value``, a function of the value alone equal to its
+``_serialize``; the compiled dump then calls it directly (see :class:`Hours`).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any, ClassVar
+
+import marshmallow as ma
+
+from ledger.values.hours import format_hours
+
+# A compliance answer formats the hours of every entry it lists, and they take few distinct
+# values. Equal non-zero decimals (2 and 2.0) format alike, so sharing a cache slot between them
+# is exact; zero is left out of the cache because -0 and 0 are equal but print differently.
+_cached_hours = functools.lru_cache(maxsize=1024)(format_hours)
+
+
+def hours_text(value: Decimal | None) -> str | None:
+    """Hours as the contract writes them: a string with one decimal place (``"1.5"``)."""
+    if value is None:
+        return None
+    if value.__class__ is Decimal and value:
+        return _cached_hours(value)
+    return format_hours(value)
+
+
+class Hours(ma.fields.String):
+    """Hours held as a ``Decimal``, answered as a string with one decimal place (``"18.5"``).
+
+    Loads as a plain string (the tests read answers back through the schemas); hours a caller
+    sends are parsed and checked by the ledger, not here.
+    """
+
+    serialize_value: ClassVar[Callable[[Any], str | None]] = staticmethod(hours_text)
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
+        return hours_text(value)
+
+
+class Inline(ma.fields.Nested):
+    """A nested object made of the parent object's own attributes.
+
+    ``profile = Inline(EvaluatedProfileSchema)`` answers ``{"profile": {"id": ..., ...}}`` with the
+    nested schema reading the parent (``attribute="profile_id"`` and so on): the answer groups
+    what the ledger's result holds flat.
+    """
+
+    def get_value(
+        self, obj: Any, attr: str, accessor: Any = None, default: Any = ma.missing
+    ) -> Any:
+        return obj
+
+
+class LeftOutWhenEmpty:
+    """A mixin: answer nothing at all (the member is left out) when there is no value, ``None``
+    or an empty dict. (Marshmallow leaves out any member whose field answers ``missing``.)"""
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:
+        if value is None or (value.__class__ is dict and not value):
+            return ma.missing
+        return super()._serialize(value, attr, obj, **kwargs)  # type: ignore[misc]
+
+
+class OptionalInteger(LeftOutWhenEmpty, ma.fields.Integer):
+    """An integer member present only when there is one (``null`` is never sent)."""
+
+
+class OptionalDict(LeftOutWhenEmpty, ma.fields.Dict):
+    """An object member present only when it has members (``null`` and ``{}`` are never sent)."""
+
+
+def year_totals(value: Any) -> dict[str, dict[str, str | None]] | None:
+    """``{year: {category: hours}}`` as answered: each year's hours as text, and its ``total``."""
+    if value is None:
+        return None
+    return {
+        str(year): {
+            **{category: hours_text(hours) for category, hours in hours_by_category.items()},
+            "total": hours_text(sum(hours_by_category.values(), Decimal(0))),
+        }
+        for year, hours_by_category in value.items()
+    }
+
+
+class YearTotals(ma.fields.Dict):
+    """Counted hours per year and category with each year's ``total``, from the ledger's
+    ``{year: {category: Decimal}}``: ``{"2024": {"specialised": "40.0", ..., "total": "70.5"}}``."""
+
+    serialize_value: ClassVar[Callable[[Any], Any]] = staticmethod(year_totals)
+
+    def __init__(self, **kwargs: Any) -> None:
+        values = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.String())
+        super().__init__(keys=ma.fields.String(), values=values, **kwargs)
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:
+        return year_totals(value)

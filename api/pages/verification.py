@@ -1,0 +1,73 @@
+"""Public verification of an attestation: a pasted token, or the page a proof's QR code opens."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, request
+
+from api.db import db_session
+from api.errors import Problem
+from api.pages.base import bp, html
+from ledger.attestations import signing_keys
+from ledger.attestations.status import attestation_status, get_attestation
+from ledger.attestations.tokens import configured_issuer
+from ledger.attestations.verification import Reason, verify_token
+from ledger.errors import UnknownAttestationError
+
+# Verification outcomes that leave the signature unproven (any other: it verified).
+_SIGNATURE_FAILURES = {
+    Reason.MALFORMED,
+    Reason.WRONG_ALG,
+    Reason.WRONG_TYP,
+    Reason.UNKNOWN_KID,
+    Reason.KEY_RETIRED,
+    Reason.BAD_SIGNATURE,
+}
+
+
+def _verification(token: str) -> dict[str, Any]:
+    session = db_session()
+    jwks = signing_keys.jwks(session)
+    result = verify_token(token, jwks, issuer=configured_issuer())
+    claims = result.claims
+    state = None
+    if claims.get("jti"):
+        try:
+            state = attestation_status(session, str(claims["jti"])).status
+        except UnknownAttestationError:
+            state = None
+    return {
+        "signature_ok": bool(claims) and result.reason not in _SIGNATURE_FAILURES,
+        "reason": result.reason,
+        "message": result.message,
+        "expired": result.reason == Reason.EXPIRED,
+        "status": state,
+        "valid": result.ok and state == "valid",
+        "claims": claims,
+    }
+
+
+@bp.get("/verify")
+def verify_form() -> Response:
+    """Paste an attestation token to check it."""
+    return html("pages/verify_form.html", error=None)
+
+
+@bp.post("/verify")
+def verify_pasted() -> Response:
+    """Check a pasted token: signature, expiry and current status."""
+    token = "".join(request.form.get("token", "").split())
+    if not token:
+        return html("pages/verify_form.html", status=422, error="请粘贴证明令牌。Paste a token.")
+    return html("pages/verify.html", v=_verification(token), jti=None)
+
+
+@bp.get("/verify/<string:jti>")
+def verify_jti(jti: str) -> Response:
+    """The page a proof's QR code leads to."""
+    try:
+        token = get_attestation(db_session(), jti).token
+    except UnknownAttestationError:
+        raise Problem(404, "没有这份证明。No attestation with this number.") from None
+    return html("pages/verify.html", v=_verification(token), jti=jti)
