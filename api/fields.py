@@ -1,4 +1,8 @@
-"""Fields of the API's answers that marshmallow does not have: hours, inlined parts, omissions.
+"""Fields marshmallow does not have: the domain's values in requests (an ID number, a reason),
+and in answers hours, inlined parts and omissions.
+
+A request field checks its value with the ledger's one definition of it (``ledger.values``), so
+an ID number or a reason is judged the same through every door.
 
 Each is an ordinary marshmallow field (apispec documents it by its base class, so the OpenAPI
 document shows a string, an object, an integer...), and :mod:`api.schema_compiler` writes each as
@@ -18,6 +22,8 @@ from typing import Any, ClassVar
 import marshmallow as ma
 
 from ledger.values.hours import format_hours
+from ledger.values.id_numbers import validate_id_number
+from ledger.values.texts import MAX_REASON, parse_reason
 
 # A compliance answer formats the hours of every entry it lists, and they take few distinct
 # values. Equal non-zero decimals (2 and 2.0) format alike, so sharing a cache slot between them
@@ -32,6 +38,45 @@ def hours_text(value: Decimal | None) -> str | None:
     if value.__class__ is Decimal and value:
         return _cached_hours(value)
     return format_hours(value)
+
+
+class IdNumber(ma.fields.String):
+    """A resident ID number in a request, checked by
+    :func:`ledger.values.id_numbers.validate_id_number` (GB 11643, the check character included)
+    and given back in its one written form. The message never repeats the number."""
+
+    def __init__(self, *, who: str = "the person", instead: str = "", **kwargs: Any) -> None:
+        alternative = f" (or give {instead})" if instead else ""
+        metadata = {
+            "description": f"{who}'s 18-character resident ID number{alternative}: 17 digits and"
+            " a digit or X, the check character counts",
+            "example": "11010519491231002X",
+            "pattern": "^[1-9][0-9]{16}[0-9Xx]$",
+            **kwargs.pop("metadata", {}),
+        }
+        super().__init__(metadata=metadata, **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        try:
+            return validate_id_number(value)
+        except ValueError as exc:
+            raise ma.ValidationError(str(exc)) from None
+
+
+class Reason(ma.fields.String):
+    """Why something is undone (a reversal, a revocation), checked by
+    :func:`ledger.values.texts.parse_reason`: 1 to ``MAX_REASON`` characters, not blank."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(validate=ma.validate.Length(1, MAX_REASON), **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            parse_reason(text)
+        except ValueError as exc:
+            raise ma.ValidationError(str(exc)) from None
+        return text
 
 
 class Hours(ma.fields.String):

@@ -18,7 +18,7 @@ from ledger.entries.people import find_person_id
 from ledger.errors import LedgerError, ProfileError
 from ledger.values.categories import CATEGORY_LABELS_ZH, Category
 from ledger.values.hours import format_hours
-from ledger.values.id_numbers import mask_id_number
+from ledger.values.id_numbers import mask_id_number, normalise_id_number
 
 
 @click.group()
@@ -211,7 +211,7 @@ def check(
     if as_json:
         click.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
         return
-    who = pid if id_number is None else f"{pid} ({mask_id_number(id_number.strip().upper())})"
+    who = pid if id_number is None else f"{pid} ({mask_id_number(normalise_id_number(id_number))})"
     for line in render(result, who=who, title=profile.title_zh):
         click.echo(line)
 

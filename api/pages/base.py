@@ -19,7 +19,7 @@ from ledger.access.identity import SignedIn
 from ledger.compliance.catalogue import catalogue
 from ledger.compliance.profile import Profile
 from ledger.errors import LedgerError
-from ledger.values.categories import CATEGORY_LABELS_ZH, Category
+from ledger.values.categories import CATEGORY_LABELS_EN, CATEGORY_LABELS_ZH, Category
 
 bp = Blueprint(
     "pages",
@@ -31,11 +31,7 @@ bp = Blueprint(
 
 DEFAULT_PROFILE = "quzhou-annual-90"
 CATEGORIES = [(c.value, CATEGORY_LABELS_ZH[c]) for c in Category]
-CATEGORY_EN = {
-    "specialised": "Specialised",
-    "industry_public": "Industry public",
-    "general_public": "General public",
-}
+CATEGORY_EN = {c.value: label for c, label in CATEGORY_LABELS_EN.items()}
 CSP = (
     "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self';"
     " frame-ancestors 'none'; base-uri 'none'"

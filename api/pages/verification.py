@@ -10,38 +10,38 @@ from api.db import db_session
 from api.errors import Problem
 from api.pages.base import bp, html
 from ledger.attestations import signing_keys
-from ledger.attestations.status import attestation_status, get_attestation
+from ledger.attestations.status import get_attestation, get_attestation_status
 from ledger.attestations.tokens import configured_issuer
-from ledger.attestations.verification import Reason, verify_token
+from ledger.attestations.verification import VerificationCode, verify_token
 from ledger.errors import UnknownAttestationError
 
 # Verification outcomes that leave the signature unproven (any other: it verified).
 _SIGNATURE_FAILURES = {
-    Reason.MALFORMED,
-    Reason.WRONG_ALG,
-    Reason.WRONG_TYP,
-    Reason.UNKNOWN_KID,
-    Reason.KEY_RETIRED,
-    Reason.BAD_SIGNATURE,
+    VerificationCode.MALFORMED,
+    VerificationCode.WRONG_ALG,
+    VerificationCode.WRONG_TYP,
+    VerificationCode.UNKNOWN_KID,
+    VerificationCode.KEY_RETIRED,
+    VerificationCode.BAD_SIGNATURE,
 }
 
 
 def _verification(token: str) -> dict[str, Any]:
     session = db_session()
-    jwks = signing_keys.jwks(session)
+    jwks = signing_keys.get_jwks(session)
     result = verify_token(token, jwks, issuer=configured_issuer())
     claims = result.claims
     state = None
     if claims.get("jti"):
         try:
-            state = attestation_status(session, str(claims["jti"])).status
+            state = get_attestation_status(session, str(claims["jti"])).status
         except UnknownAttestationError:
             state = None
     return {
         "signature_ok": bool(claims) and result.reason not in _SIGNATURE_FAILURES,
         "reason": result.reason,
         "message": result.message,
-        "expired": result.reason == Reason.EXPIRED,
+        "expired": result.reason == VerificationCode.EXPIRED,
         "status": state,
         "valid": result.ok and state == "valid",
         "claims": claims,

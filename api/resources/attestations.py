@@ -16,12 +16,14 @@ from flask import Response, after_this_request, request
 from api import issuance, metrics
 from api.auth import current_client, require_role
 from api.db import db_session
+from api.fields import IdNumber, Reason
 from api.resources.base import Blueprint
 from api.schema import Schema
 from ledger.attestations import signing_keys
 from ledger.attestations.issuance import Issued
 from ledger.attestations.status import (
     AttestationInfo,
+    AttestationState,
     StatusInfo,
     get_attestation,
     get_attestation_status,
@@ -42,10 +44,7 @@ JWK_SET = "application/jwk-set+json"
 class IssueSchema(ma.Schema):
     """Whom to attest, against which profile, as of when, for which application."""
 
-    id_number = ma.fields.String(
-        validate=ma.validate.Regexp(r"^[1-9][0-9]{16}[0-9Xx]$"),
-        metadata={"description": "the applicant's 18-character ID number (or give person_id)"},
-    )
+    id_number = IdNumber(who="the applicant", instead="person_id")
     person_id = ma.fields.String(
         validate=ma.validate.Length(1, 32), metadata={"description": "opaque person id"}
     )
@@ -84,7 +83,7 @@ class StatusSchema(Schema):
     jti = ma.fields.String(required=True)
     status = ma.fields.String(
         required=True,
-        validate=ma.validate.OneOf(["valid", "stale", "revoked"]),
+        validate=ma.validate.OneOf([s.value for s in AttestationState]),
         metadata={"description": "stale: an entry it counted was reversed or superseded"},
     )
     reason = ma.fields.String(required=True)
@@ -109,7 +108,7 @@ class AttestationSchema(Schema):
 
 
 class RevokeSchema(ma.Schema):
-    reason = ma.fields.String(required=True, validate=ma.validate.Length(1, 2000))
+    reason = Reason(required=True)
 
 
 class JwkSchema(Schema):

@@ -21,7 +21,7 @@ from flask import Response, after_this_request, current_app
 
 from api.auth import require_role
 from api.db import db_session
-from api.fields import Hours, Inline, YearTotals
+from api.fields import Hours, IdNumber, Inline, YearTotals
 from api.resources.base import Blueprint
 from api.resources.profiles import RuleLabelSchema, installed_profiles
 from api.schema import Schema
@@ -40,10 +40,7 @@ HOURS = {"description": "hours as a decimal string", "example": "18.5"}
 
 
 class ComplianceRequestSchema(ma.Schema):
-    id_number = ma.fields.String(
-        validate=ma.validate.Length(1, 40),
-        metadata={"description": "18-character resident ID number (or give person_id)"},
-    )
+    id_number = IdNumber(instead="person_id")
     person_id = ma.fields.String(
         validate=ma.validate.Length(1, 32), metadata={"description": "opaque person id"}
     )

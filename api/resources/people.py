@@ -11,6 +11,7 @@ import marshmallow as ma
 
 from api.auth import require_role
 from api.db import db_session
+from api.fields import IdNumber
 from api.resources.base import Blueprint
 from api.schema import Schema
 from ledger.entries.people import find_person_id
@@ -24,13 +25,7 @@ blp = Blueprint(
 
 
 class LookupSchema(ma.Schema):
-    id_number = ma.fields.String(
-        required=True,
-        metadata={
-            "description": "18-character resident ID number",
-            "example": "11010519491231002X",
-        },
-    )
+    id_number = IdNumber(required=True)
 
 
 class PersonRefSchema(Schema):
@@ -51,6 +46,8 @@ def lookup(body: dict[str, Any]) -> dict[str, Any]:
     Returns the opaque `person_id` for an ID number sent in the body. 422 if the number is not
     valid (shape, birth date or check character), 404 if nobody with it has hours here.
     """
-    person_id = find_person_id(db_session(), body["id_number"])
-    number = body["id_number"].strip().upper()
-    return {"person_id": person_id, "id_number_masked": mask_id_number(number)}
+    number = body["id_number"]  # checked and in its one written form (api.fields.IdNumber)
+    return {
+        "person_id": find_person_id(db_session(), number),
+        "id_number_masked": mask_id_number(number),
+    }

@@ -11,6 +11,7 @@ from api.errors import Problem
 from api.resources.base import Blueprint
 from api.schema import Schema
 from ledger.compliance.catalogue import Catalogue, catalogue
+from ledger.compliance.profile import Cutoff, IndustryManaged, Per, RuleKind
 from ledger.errors import ProfileError
 
 blp = Blueprint(
@@ -78,12 +79,12 @@ class ProfileRuleSchema(Schema):
     id = ma.fields.String(required=True)
     kind = ma.fields.String(
         required=True,
-        validate=ma.validate.OneOf(["minimum", "informational"]),
+        validate=ma.validate.OneOf([k.value for k in RuleKind]),
         metadata={"description": "informational rules are reported and never fail"},
     )
     of = ma.fields.String(required=True, metadata={"description": "all, public or categories"})
     categories = ma.fields.List(ma.fields.String(), required=True)
-    per = ma.fields.String(required=True, validate=ma.validate.OneOf(["year", "window"]))
+    per = ma.fields.String(required=True, validate=ma.validate.OneOf([p.value for p in Per]))
     hours = ma.fields.String(metadata={"description": "required hours (minimum rules)"})
     label = ma.fields.Nested(RuleLabelSchema)
 
@@ -103,7 +104,7 @@ class ProfileWindowSchema(Schema):
 class ProfileAsOfSchema(Schema):
     counts = ma.fields.String(
         required=True,
-        validate=ma.validate.OneOf(["on_or_before", "before"]),
+        validate=ma.validate.OneOf([c.value for c in Cutoff]),
         metadata={"description": "which completion dates count relative to the as-of date"},
     )
     default = ma.fields.String(metadata={"description": "as-of date used when none is given"})
@@ -113,7 +114,7 @@ class ProfileSourcePolicySchema(Schema):
     hours_of_record = ma.fields.String(required=True, metadata={"example": "city"})
     industry_platform = ma.fields.String(metadata={"example": "province_industry"})
     industry_managed = ma.fields.String(
-        validate=ma.validate.OneOf(["has_entries", "on_request"]),
+        validate=ma.validate.OneOf([m.value for m in IndustryManaged]),
     )
 
 

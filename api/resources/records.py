@@ -18,7 +18,7 @@ from api import metrics
 from api.auth import current_client, require_role
 from api.db import db_session
 from api.errors import Problem
-from api.fields import OptionalDict, OptionalInteger
+from api.fields import OptionalDict, OptionalInteger, Reason
 from api.idempotency import IdempotencyHeaderSchema, idempotent
 from api.resources.base import Blueprint
 from api.schema import Schema
@@ -27,6 +27,7 @@ from ledger.entries.append import MAX_BATCH, Status, append_records
 from ledger.entries.records import COURSE_LIMITS, MAX_EXTERNAL_ID, MAX_NAME
 from ledger.entries.reversal import reverse_record
 from ledger.values.categories import Category
+from ledger.values.hours import MAX_HOURS_PER_RECORD
 
 blp = Blueprint(
     "records",
@@ -73,7 +74,12 @@ class RecordSchema(ma.Schema):
             '"1.5" or a JSON number such as 12',
             "oneOf": [
                 {"type": "string", "pattern": r"^[0-9]{1,3}(\.[0-9])?$", "example": "1.5"},
-                {"type": "number", "exclusiveMinimum": True, "minimum": 0, "maximum": 200},
+                {
+                    "type": "number",
+                    "exclusiveMinimum": True,
+                    "minimum": 0,
+                    "maximum": int(MAX_HOURS_PER_RECORD),
+                },
             ],
         },
     )
@@ -158,7 +164,7 @@ class BatchResultSchema(Schema):
 
 
 class ReversalSchema(ma.Schema):
-    reason = ma.fields.String(required=True, validate=ma.validate.Length(1, 2000))
+    reason = Reason(required=True)
 
 
 class ReversalResultSchema(Schema):

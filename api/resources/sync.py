@@ -15,7 +15,7 @@ from api.db import db_session
 from api.resources.base import Blueprint
 from api.schema import Schema
 from ledger.sync.quarantine import QuarantineInfo, list_quarantine
-from ledger.sync.runs import get_sync_status, list_runs
+from ledger.sync.runs import RunStatus, get_sync_status, list_runs
 from ledger.values.id_numbers import mask_text
 
 blp = Blueprint(
@@ -33,7 +33,7 @@ class RunSchema(Schema):
     )
     status = ma.fields.String(
         required=True,
-        validate=ma.validate.OneOf(["running", "succeeded", "failed"]),
+        validate=ma.validate.OneOf([s.value for s in RunStatus]),
     )
     started_at = ma.fields.DateTime(required=True)
     finished_at = ma.fields.DateTime(allow_none=True)

@@ -18,7 +18,7 @@ from api.fields import Hours, Inline, YearTotals
 from api.identity import looks_like_jwt, session_person
 from api.resources.base import Blueprint
 from api.schema import Schema
-from ledger.compliance.transcripts import Transcript, build_transcript
+from ledger.compliance.transcripts import EntryStatus, Transcript, build_transcript
 
 blp = Blueprint(
     "transcripts",
@@ -59,7 +59,7 @@ class TranscriptEntrySchema(Schema):
     course = Inline(TranscriptCourseSchema, required=True)
     status = ma.fields.String(
         required=True,
-        validate=ma.validate.OneOf(["counted", "reversed", "superseded", "duplicate", "reversal"]),
+        validate=ma.validate.OneOf([s.value for s in EntryStatus]),
         metadata={
             "description": "counted; reversed; superseded (by a corrected record); duplicate"
             " (the same completion registered on another platform: counted once); reversal"
