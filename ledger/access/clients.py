@@ -15,6 +15,7 @@ import re
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
@@ -146,7 +147,7 @@ def revoke_client(session: Session, client_id: int) -> ClientInfo:
         if client.revoked_at is None:
             client.revoked_at = dt.datetime.now(dt.UTC)
         info = _info(client)
-    _recent.clear()
+    recent_keys.clear()
     return info
 
 
@@ -155,17 +156,19 @@ class _RecentKeys:
 
     The engine's id keeps two databases in one process (tests) apart without holding on to
     the engine. Only active clients are kept, never a key's absence, so a new key works at
-    once. Bounded: the oldest half goes when it is full.
+    once. Bounded: the oldest half goes when it is full. ``clock`` is injected so that a test
+    can pass the time without sleeping (a sleeping test fails when the machine is slow).
     """
 
-    def __init__(self, size: int = 4096) -> None:
+    def __init__(self, size: int = 4096, clock: Callable[[], float] = time.monotonic) -> None:
         self._items: dict[tuple[int, str], tuple[ClientInfo, float]] = {}
         self._size = size
         self._lock = threading.Lock()
+        self.clock = clock
 
     def get(self, where: int, digest: str, max_age: float) -> ClientInfo | None:
         found = self._items.get((where, digest))
-        if found is None or time.monotonic() - found[1] >= max_age:
+        if found is None or self.clock() - found[1] >= max_age:
             return None
         return found[0]
 
@@ -174,14 +177,15 @@ class _RecentKeys:
             if len(self._items) >= self._size:
                 for stale in list(self._items)[: self._size // 2]:
                     self._items.pop(stale, None)
-            self._items[(where, digest)] = (client, time.monotonic())
+            self._items[(where, digest)] = (client, self.clock())
 
     def clear(self) -> None:
         with self._lock:
             self._items.clear()
 
 
-_recent = _RecentKeys()
+recent_keys = _RecentKeys()
+"""The keys this process authenticated lately (its ``clock`` may be replaced in tests)."""
 
 
 def authenticate(session: Session, key: str, *, max_age: float = 0.0) -> ClientInfo | None:
@@ -197,7 +201,7 @@ def authenticate(session: Session, key: str, *, max_age: float = 0.0) -> ClientI
     digest = hash_key(key)
     where = id(session.get_bind())
     if max_age > 0:
-        remembered = _recent.get(where, digest, max_age)
+        remembered = recent_keys.get(where, digest, max_age)
         if remembered is not None:
             return remembered
     with read_transaction(session):
@@ -206,5 +210,5 @@ def authenticate(session: Session, key: str, *, max_age: float = 0.0) -> ClientI
             return None
         info = _info(client)
     if max_age > 0:
-        _recent.put(where, digest, info)
+        recent_keys.put(where, digest, info)
     return info
