@@ -262,37 +262,10 @@ def flush(session: Session, pending: Pending) -> list[int]:
     ids = _allocate_entry_ids(session, len(pending.entries))
     for entry_id, entry in zip(ids, pending.entries, strict=True):
         entry.id = entry_id
-    fast.insert_rows(session, ENTRIES, [_entry_row(e) for e in pending.entries])
+    # The entries go in as they are: a NewEntry has an attribute for each of EntryRow's columns.
+    fast.insert_rows(session, ENTRIES, pending.entries, columns=EntryRow._fields)
     heads = [ChainHead(c.person_id, c.head, c.count) for c in pending.chains.values()]
     fast.update_rows(session, PEOPLE, "id", heads)
     balances = [BalanceRow(*key, d.hours, d.entries) for key, d in pending.deltas.items()]
     fast.insert_rows(session, BALANCES, balances, add_on_conflict=("hours", "entry_count"))
     return ids
-
-
-def _entry_row(e: NewEntry) -> EntryRow:
-    assert e.recorded_at is not None, "an entry is flushed only once Pending.add placed it"
-    return EntryRow(
-        id=e.id,
-        person_id=e.person_id,
-        seq=e.seq,
-        kind=e.kind.value,
-        source_id=e.source_id,
-        external_id=e.external_id,
-        record_version=e.record_version,
-        category=e.category,
-        hours=e.hours,
-        completed_on=e.completed_on,
-        year=e.year,
-        course_code=e.course_code,
-        course_title=e.course_title,
-        course_provider=e.course_provider,
-        content_digest=e.content_digest,
-        reverses_id=e.reverses_id,
-        supersedes_id=e.supersedes_id,
-        reason=e.reason,
-        actor=e.actor,
-        recorded_at=e.recorded_at,
-        prev_hash=e.prev_hash,
-        hash=e.hash,
-    )
