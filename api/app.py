@@ -20,7 +20,7 @@ Errors are raised, never returned: ``ledger`` errors, ``api.errors.Problem``, or
 from __future__ import annotations
 
 import http
-import json
+import io
 import logging
 import re
 import time
@@ -30,9 +30,10 @@ from typing import Any, cast
 
 import flask_smorest
 import orjson
-from flask import Flask, Response, g, has_request_context, request
+from flask import Flask, Response, current_app, g, request
 from flask.json.provider import DefaultJSONProvider
 from flask_smorest.utils import prepare_response
+from sqlalchemy.pool import NullPool
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import RequestRedirect
 
@@ -48,7 +49,8 @@ from api.db import (
     db_session,
     ping_when_idle,
 )
-from api.errors import PROBLEM_JSON, handle_http_exception, register_error_handlers
+from api.errors import PROBLEM_JSON, Problem, handle_http_exception, register_error_handlers
+from api.logs import JsonFormatter, RedactingFormatter, RequestIdFilter, configure_logging, redact
 from api.resources import (
     attestations,
     compliance,
@@ -62,9 +64,18 @@ from api.resources import (
 )
 from api.resources.base import ProblemSchema, loads
 from ledger.db.engine import make_engine, make_session_factory
-from ledger.values.id_numbers import mask_id_number
+from ledger.values.id_numbers import mask_text
 
-__all__ = ["BLUEPRINTS", "create_app", "db_engine", "db_session"]
+__all__ = [
+    "BLUEPRINTS",
+    "JsonFormatter",
+    "RedactingFormatter",
+    "RequestIdFilter",
+    "create_app",
+    "db_engine",
+    "db_session",
+    "redact",
+]
 
 BLUEPRINTS: list[flask_smorest.Blueprint] = [
     health.blp,
@@ -186,13 +197,16 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     # Pooled connections are tested only after sitting idle (see ping_when_idle), unless the
     # engine options ask for SQLAlchemy's test on every checkout.
     options = {"pool_pre_ping": False, **app.config["ENGINE_OPTIONS"]}
-    engine = make_engine(app.config["DATABASE_URL"], hide_parameters=True, **options)
+    url, lock_timeout = app.config["DATABASE_URL"], float(app.config["DB_LOCK_TIMEOUT_SECONDS"])
+    engine = make_engine(url, lock_timeout=lock_timeout, hide_parameters=True, **options)
+    # The probe waits at most a second for a lock: a readiness check must answer quickly.
+    probe = make_engine(url, lock_timeout=min(lock_timeout, 1.0), poolclass=NullPool)
     if not options["pool_pre_ping"] and engine.url.get_backend_name() != "sqlite":
         ping_when_idle(
             engine, float(app.config.get("DB_PING_AFTER_IDLE_SECONDS", PING_AFTER_IDLE_SECONDS))
         )
     metrics.instrument_engine(engine)
-    app.extensions[EXTENSION] = Database(engine, make_session_factory(engine))
+    app.extensions[EXTENSION] = Database(engine, make_session_factory(engine), probe)
     app.config["API_SPEC_OPTIONS"] = {"info": {"description": API_DESCRIPTION}}
 
     api = Api(app)
@@ -205,14 +219,50 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.after_request(_finish_request)
     metrics.init_app(app)
     app.teardown_appcontext(close_session)
-    _configure_logging(settings.log_format(app.config))
+    configure_logging(settings.log_format(app.config))
     return app
 
 
 def _start_request() -> None:
     g.started = time.perf_counter()
     given = request.headers.get("X-Request-ID", "")
-    g.request_id = given if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
+    # A client's id is echoed and logged, so one that carries what may be an ID number is not.
+    usable = _REQUEST_ID.fullmatch(given) is not None and mask_text(given) == given
+    g.request_id = given if usable else uuid.uuid4().hex
+    _read_streamed_body()
+
+
+def _read_streamed_body() -> None:
+    """Read a body sent without ``Content-Length`` (chunked) here, at the edge, up to the limit.
+
+    Werkzeug enforces ``MAX_CONTENT_LENGTH`` on such a body by cutting it off at the limit,
+    which the JSON parser would then report as malformed; read one byte more than the limit
+    instead and refuse the body as too large. What was read becomes the request's body with
+    its length, as if the client had sent one.
+    """
+    environ = request.environ
+    if "chunked" not in environ.get("HTTP_TRANSFER_ENCODING", "").lower():
+        return
+    limit = int(current_app.config["MAX_CONTENT_LENGTH"])
+    try:
+        data = environ["wsgi.input"].read(limit + 1)
+    except Exception:  # the client went away, or sent a broken chunk (the server's own errors)
+        raise Problem(
+            400,
+            "The chunked request body is broken or ended before it was complete.",
+            code="malformed-body",
+            headers={"Connection": "close"},
+        ) from None
+    if len(data) > limit:
+        raise Problem(
+            413,
+            f"The request body is larger than {limit} bytes.",
+            code="too-large",
+            headers={"Connection": "close"},
+        )
+    environ["wsgi.input"] = io.BytesIO(data)
+    environ["CONTENT_LENGTH"] = str(len(data))
+    del environ["HTTP_TRANSFER_ENCODING"]
 
 
 def _finish_request(response: Response) -> Response:
@@ -236,73 +286,3 @@ def _finish_request(response: Response) -> Response:
         },
     )
     return response
-
-
-# ---- logging -----------------------------------------------------------------------------
-
-_ID_NUMBER = re.compile(r"(?<![0-9])[1-9][0-9]{16}[0-9Xx](?![0-9A-Za-z])")
-_API_KEY = re.compile(r"(ceh_[0-9a-f]{8})_[A-Za-z0-9_-]+")
-_BEARER = re.compile(r"(?i)(bearer\s+)\S+")
-
-
-def redact(text: str) -> str:
-    """Mask anything in a log line that looks like an ID number, an API key or a bearer token."""
-    text = _ID_NUMBER.sub(lambda m: mask_id_number(m.group(0)), text)
-    text = _API_KEY.sub(r"\1_***", text)
-    return _BEARER.sub(r"\1***", text)
-
-
-class RequestIdFilter(logging.Filter):
-    """Give every record the current request id (``-`` outside a request)."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.request_id = g.get("request_id", "-") if has_request_context() else "-"
-        return True
-
-
-class RedactingFormatter(logging.Formatter):
-    """A formatter whose output, stack traces included, never carries an ID number or key."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        return redact(super().format(record))
-
-
-class JsonFormatter(RedactingFormatter):
-    """One JSON object a line (time, level, logger, message, request_id, exception), redacted."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        entry: dict[str, Any] = {
-            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S") + f".{int(record.msecs):03d}Z",
-            "level": record.levelname,
-            "logger": record.name,
-            "message": redact(record.getMessage()),
-            "request_id": getattr(record, "request_id", "-"),
-        }
-        for key in ("method", "route", "status", "duration_ms", "client"):
-            if hasattr(record, key):
-                entry[key] = getattr(record, key)
-        if record.exc_info:
-            entry["exception"] = redact(self.formatException(record.exc_info))
-        return json.dumps(entry, ensure_ascii=False)
-
-
-JsonFormatter.converter = time.gmtime
-
-
-def _configure_logging(fmt: str = "text") -> None:
-    """Send the API's logs to stderr with request ids, unless logging is configured already.
-
-    ``fmt`` is ``json`` (production's default: one object a line) or ``text``.
-    """
-    logger = logging.getLogger("api")
-    if logger.handlers or logging.getLogger().handlers:
-        return
-    handler = logging.StreamHandler()
-    handler.addFilter(RequestIdFilter())
-    handler.setFormatter(
-        JsonFormatter()
-        if fmt == "json"
-        else RedactingFormatter("%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s")
-    )
-    logger.addHandler(handler)
-    logger.setLevel(logging.INFO)

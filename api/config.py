@@ -26,8 +26,15 @@ DEFAULTS: dict[str, Any] = {
     "OPENAPI_JSON_PATH": "openapi.json",
     # A full batch of 1,000 records is well under 1 MiB; anything far bigger is refused (413).
     "MAX_CONTENT_LENGTH": 4 * 1024 * 1024,
-    # How long a response is kept for replay under its Idempotency-Key.
+    # How long a response is kept for replay under its Idempotency-Key, and the largest kept.
     "IDEMPOTENCY_TTL_SECONDS": 24 * 3600,
+    "IDEMPOTENCY_MAX_STORED_BYTES": 1024 * 1024,
+    # How long a request waits for a lock another writer holds before it answers 503.
+    "DB_LOCK_TIMEOUT_SECONDS": 15,
+    # /metrics: on a listener of its own (HOST:PORT, `cehours serve` opens it), and whether the
+    # public listener answers it too (None: yes, except in production).
+    "METRICS_BIND": None,
+    "METRICS_PUBLIC": None,
     # Engine options for SQLAlchemy (e.g. {"pool_size": 10}); JSON in the environment.
     "ENGINE_OPTIONS": {},
     # Development conveniences (`cehours serve --dev`); never on in production.

@@ -22,10 +22,11 @@ PING_AFTER_IDLE_SECONDS = 10
 
 @dataclass(frozen=True, slots=True)
 class Database:
-    """The app's engine and session factory."""
+    """The app's engine and session factory, and an engine without a pool for probes."""
 
     engine: Engine
     sessions: sessionmaker[Session]
+    probe: Engine
 
 
 def database(app: Flask | None = None) -> Database:
@@ -49,6 +50,12 @@ def db_session() -> Session:
 def db_engine() -> Engine:
     """The app's engine (for probes; views use :func:`db_session`)."""
     return database().engine
+
+
+def probe_engine() -> Engine:
+    """An engine on the same database whose every connection is new (the readiness probe's:
+    a fault may spare connections opened before it)."""
+    return database().probe
 
 
 def close_session(_exc: BaseException | None) -> None:

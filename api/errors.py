@@ -19,10 +19,13 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import RequestRedirect
 
 from ledger import errors as ledger_errors
+from ledger.db.faults import describe, is_unavailable
 from ledger.db.transactions import is_retryable
 
 PROBLEM_JSON = "application/problem+json"
 TYPE_PREFIX = "urn:cehours:problem:"
+UNAVAILABLE_RETRY_AFTER = "2"
+"""Seconds a caller is asked to wait after a database fault (a restart takes about that)."""
 
 log = logging.getLogger(__name__)
 
@@ -184,7 +187,9 @@ def handle_unexpected(error: Exception) -> Response:
 
     A transaction that lost to concurrent writers more often than the ledger retries it is not
     a fault of the caller nor of the service: 503 with ``Retry-After`` says to send it again
-    (retrying never appends twice).
+    (retrying never appends twice). Nor is a fault of the database (a killed backend, refused
+    connections, a read-only, locked or full file: ``ledger.db.faults``): 503 too, and the
+    next request after the database is back gets a fresh connection.
     """
     if isinstance(error, DBAPIError) and is_retryable(error):
         log.warning("busy: %s after retries", type(error).__name__)
@@ -193,6 +198,15 @@ def handle_unexpected(error: Exception) -> Response:
             "The ledger is busy with concurrent writes to the same people; retry the request.",
             code="busy",
             headers={"Retry-After": "1"},
+        )
+    if is_unavailable(error):
+        log.warning("database unavailable: %s", describe(error))
+        return problem_response(
+            503,
+            "The database cannot serve requests at the moment; retry the request shortly "
+            "(retrying never appends twice).",
+            code="database-unavailable",
+            headers={"Retry-After": UNAVAILABLE_RETRY_AFTER},
         )
     log.exception("unhandled %s", type(error).__name__)
     return problem_response(

@@ -3,7 +3,9 @@
 The first successful response to (client, key) is stored with a fingerprint of the request
 (method, path, query, body bytes). The same key with the same request replays it, marked
 ``Idempotent-Replayed: true``; the same key with a different request is a 422 problem.
-Errors are not stored (nothing was written), so a retry after one simply runs again.
+Errors are not stored (nothing was written), so a retry after one simply runs again. Nor is an
+answer over ``IDEMPOTENCY_MAX_STORED_BYTES``, or one the database failed to keep: it is
+answered all the same, and a retry runs again.
 
 The response is stored after the use case committed, in a transaction of its own: if the process
 dies in between, a retry runs the use case again, which the ledger makes harmless (the records
@@ -15,11 +17,13 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hashlib
+import logging
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
 import marshmallow as ma
 from flask import Response, current_app, request
+from sqlalchemy.exc import DBAPIError
 
 from api.auth import current_client
 from api.db import db_session
@@ -30,8 +34,11 @@ from ledger.access.idempotency import (
     store_response,
     valid_idempotency_key,
 )
+from ledger.db.faults import describe, is_unavailable
+from ledger.errors import StoredAnswerTooLargeError
 
 HEADER = "Idempotency-Key"
+log = logging.getLogger(__name__)
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -92,15 +99,24 @@ def idempotent(view: F) -> F:
             if response.status_code >= 500:
                 return response
             body = response.get_data(as_text=True)
-            stored = store_response(
-                db_session(),
-                client.id,
-                key,
-                fingerprint=this_request,
-                status_code=response.status_code,
-                body=body,
-                max_age=max_age,
-            )
+            try:
+                stored = store_response(
+                    db_session(),
+                    client.id,
+                    key,
+                    fingerprint=this_request,
+                    status_code=response.status_code,
+                    body=body,
+                    max_age=max_age,
+                    max_bytes=current_app.config["IDEMPOTENCY_MAX_STORED_BYTES"],
+                )
+            except (StoredAnswerTooLargeError, DBAPIError) as exc:
+                if isinstance(exc, DBAPIError) and not is_unavailable(exc):
+                    raise
+                # The use case has committed: its answer is the truth, even if it cannot be
+                # kept for a replay (a retry then runs again, which never appends twice).
+                log.warning("idempotency: answer not kept (%s)", describe(exc))
+                return response
             if stored.fingerprint == this_request and stored.body == body:
                 return response
             # Otherwise a concurrent request with this key was stored first: answer as it did.

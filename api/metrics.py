@@ -8,6 +8,10 @@ writes its samples there, and ``/metrics`` in any worker adds them all up. Witho
 
 No label ever carries personal data: routes are URL rules (``/v1/people/<person_id>/...``, not
 the path), sources are source ids, statuses are fixed words.
+
+Where ``/metrics`` is answered: on a listener of its own when ``METRICS_BIND`` names one (that
+listener answers nothing else but the probes), and on the public listener unless
+``METRICS_PUBLIC`` is false, which is its default in production.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-from flask import Blueprint, Flask, Response, g, request
+from flask import Blueprint, Flask, Response, abort, current_app, g, request
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     REGISTRY,
@@ -29,6 +33,8 @@ from prometheus_client import (
     multiprocess,
 )
 from sqlalchemy import Engine, event
+
+from api import settings
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
@@ -83,11 +89,37 @@ DB_POOL_CHECKOUTS = Counter(
 )
 
 bp = Blueprint("metrics", __name__)
+_ON_METRICS_LISTENER = frozenset({"metrics.metrics", "health.healthz", "health.readyz"})
+
+
+def on_metrics_listener() -> bool:
+    """Whether this request came in on the ``METRICS_BIND`` listener (by its port: gunicorn
+    gives each request the address of the socket that accepted it, which no header changes)."""
+    bind = current_app.config.get("METRICS_BIND")
+    if not bind:
+        return False
+    return request.environ.get("SERVER_PORT") == str(bind).rsplit(":", 1)[-1]
+
+
+def public_metrics() -> bool:
+    """Whether the public listener answers ``/metrics`` (``METRICS_PUBLIC``)."""
+    value = current_app.config.get("METRICS_PUBLIC")
+    if value is None:
+        return not settings.is_production(current_app.config)
+    return value is True or str(value).strip().lower() in ("1", "true", "yes")
+
+
+def keep_metrics_listener_private() -> None:
+    """``before_request``: the metrics listener answers ``/metrics`` and the probes only."""
+    if on_metrics_listener() and request.endpoint not in _ON_METRICS_LISTENER:
+        abort(404)
 
 
 @bp.route("/metrics")
 def metrics() -> Response:
     """The Prometheus text exposition (no credential; no personal data)."""
+    if not (on_metrics_listener() or public_metrics()):
+        abort(404)
     if os.environ.get(MULTIPROC_ENV):
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
@@ -148,26 +180,34 @@ def instrument_engine(engine: Engine) -> None:
     def _disposed(*_: Any) -> None:
         DB_POOL_LIMIT.dec(limit)
 
+    # Each gauge counts a connection once, by a mark on its pool record: after a database
+    # fault, SQLAlchemy may check in or close a connection whose checkout or connect a listener
+    # did not see (one invalidated on its way out of the pool), and the gauges must not drift.
     @event.listens_for(engine, "connect")
-    def _connect(*_: Any) -> None:
+    def _connect(_dbapi: Any, record: Any) -> None:
+        record.info["metrics_open"] = True
         DB_POOL_OPEN.inc()
 
     @event.listens_for(engine, "close")
-    def _close(*_: Any) -> None:
-        DB_POOL_OPEN.dec()
+    def _close(_dbapi: Any, record: Any) -> None:
+        if record.info.pop("metrics_open", False):
+            DB_POOL_OPEN.dec()
 
     @event.listens_for(engine, "checkout")
-    def _checkout(*_: Any) -> None:
+    def _checkout(_dbapi: Any, record: Any, _proxy: Any) -> None:
+        record.info["metrics_in_use"] = True
         DB_POOL_IN_USE.inc()
         DB_POOL_CHECKOUTS.inc()
 
     @event.listens_for(engine, "checkin")
-    def _checkin(*_: Any) -> None:
-        DB_POOL_IN_USE.dec()
+    def _checkin(_dbapi: Any, record: Any) -> None:
+        if record is not None and record.info.pop("metrics_in_use", False):
+            DB_POOL_IN_USE.dec()
 
 
 def init_app(app: Flask) -> None:
     """Serve ``/metrics`` and measure every request of ``app``."""
     app.register_blueprint(bp)
+    app.before_request(keep_metrics_listener_private)
     app.before_request(start_timer)
     app.after_request(observe_response)

@@ -32,6 +32,7 @@ PRODUCTION = "production"
 BIND_ENV = "CEHOURS_BIND"
 METRICS_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
 SCHEDULER_METRICS_ENV = "CEHOURS_SCHEDULER_METRICS_BIND"
+METRICS_BIND_ENV = "CEHOURS_METRICS_BIND"
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,12 +95,34 @@ APP_SETTINGS: tuple[Setting, ...] = (
         default=PING_AFTER_IDLE_SECONDS,
     ),
     _app(
+        "DB_LOCK_TIMEOUT_SECONDS",
+        "How long a request waits for a lock another writer holds (SQLite's busy timeout, "
+        "PostgreSQL's `lock_timeout`) before it is retried and, at last, answered 503 with "
+        "`Retry-After`.",
+    ),
+    _app(
         "MAX_CONTENT_LENGTH",
-        "Largest request body in bytes; bigger bodies are refused with 413.",
+        "Largest request body in bytes, with a `Content-Length` or chunked; bigger bodies are "
+        "refused with 413.",
     ),
     _app(
         "IDEMPOTENCY_TTL_SECONDS",
         "How long a response is kept for replay under its `Idempotency-Key`.",
+    ),
+    _app(
+        "IDEMPOTENCY_MAX_STORED_BYTES",
+        "Largest answer kept for replay under an `Idempotency-Key`; a larger one is answered "
+        "but not kept (a retry runs again, which never appends twice).",
+    ),
+    _app(
+        "METRICS_BIND",
+        "HOST:PORT of a listener of its own for `/metrics`, which `cehours serve` opens beside "
+        "the public one (it answers nothing else). Unset: no such listener.",
+    ),
+    _app(
+        "METRICS_PUBLIC",
+        "Whether the public listener answers `/metrics` too. Default: yes, except in "
+        "production (set `CEHOURS_METRICS_BIND` there).",
     ),
     _app(
         "AUTH_CACHE_SECONDS",

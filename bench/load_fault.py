@@ -1,7 +1,9 @@
-"""Load and fault: eight clients post overlapping batches while the server is SIGKILLed.
+"""Load and fault: eight writers post every record twice while the server is SIGKILLed and,
+on PostgreSQL, every database backend is killed every second.
 
     .venv/bin/python bench/load_fault.py [--backend sqlite|postgresql|both] [--records 8000]
                                          [--clients 8] [--batch 200] [--kills 5]
+                                         [--backend-kill-interval 1.0]
 
 For each backend: a fresh migrated database, one platform source and its API key, and
 ``cehours serve`` (gunicorn, 2 workers) as a real process group. Every client owns a slice of
@@ -12,10 +14,14 @@ after a refused connection, a reset, a timeout or a 5xx. Even-numbered clients s
 
 First a fault-free run measures the baseline rate. Then the same workload runs again on a new
 database while the whole server process group is killed with SIGKILL (as a crashed container)
-at evenly spaced points of progress and started again. At the end every record must be in the
-ledger exactly once, every answer must have been ``created`` or ``duplicate``, and
-``cehours ledger verify`` must pass. Prints records posted, kills survived, duplicates found,
-lost, and the rate under faults against the baseline. Exit status 1 on any failure.
+at evenly spaced points of progress and started again; on PostgreSQL a thread also terminates
+every backend of the database (``pg_terminate_backend``) every second, mid-request. At the end
+every record must be in the ledger exactly once, every answer must have been ``created`` or
+``duplicate``, no answer may have been a 500 (a fault is a 503 with ``Retry-After``, retried),
+and ``cehours ledger verify`` must pass. Prints records posted, kills survived, answers retried
+by status, duplicates found, lost, the recovery times (from a SIGKILL, or a backend kill, to
+the first answer 200 of a request sent after it) and the rate under faults against the
+baseline. Exit status 1 on any failure.
 """
 
 from __future__ import annotations
@@ -105,6 +111,8 @@ class Server:
 @dataclass
 class Tally:
     lock: threading.Lock = field(default_factory=threading.Lock)
+    oks: list[tuple[float, float]] = field(default_factory=list)
+    """(sent, answered) of every answer 200, on the monotonic clock."""
     posted: int = 0
     acknowledged: int = 0
     retries: int = 0
@@ -142,6 +150,7 @@ def run_client(
             headers = {"Idempotency-Key": uuid.uuid4().hex} if idempotent else {}
             delay = 0.05
             while True:
+                sent = time.monotonic()
                 try:
                     response = http.post(
                         f"{base}/v1/records", json={"records": batch}, headers=headers, timeout=30
@@ -152,6 +161,7 @@ def run_client(
                     tally.answer(response.json()["results"])
                     with tally.lock:
                         tally.posted += len(batch)
+                        tally.oks.append((sent, time.monotonic()))
                     break
                 if (
                     response is not None
@@ -168,6 +178,60 @@ def run_client(
                         tally.http_errors[code] = tally.http_errors.get(code, 0) + 1
                 time.sleep(delay + random.random() * delay)
                 delay = min(delay * 2, 1.0)
+
+
+class BackendKiller:
+    """Terminates every backend of a PostgreSQL database every ``interval`` seconds."""
+
+    def __init__(self, url: str, interval: float) -> None:
+        self.engine = sa.create_engine(url, isolation_level="AUTOCOMMIT", poolclass=sa.NullPool)
+        self.interval = interval
+        self.stop = threading.Event()
+        self.times: list[float] = []
+        self.killed = 0
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self.stop.wait(self.interval):
+            try:
+                with self.engine.connect() as conn:
+                    killed = conn.execute(
+                        sa.text(
+                            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                            " AND backend_type = 'client backend'"
+                        )
+                    ).scalar_one()
+            except sa.exc.OperationalError:
+                continue
+            self.times.append(time.monotonic())
+            self.killed += int(killed)
+
+    def __enter__(self) -> BackendKiller:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop.set()
+        self.thread.join(10)
+        self.engine.dispose()
+
+
+def recovery_times(faults: list[float], oks: list[tuple[float, float]]) -> list[float]:
+    """For each fault, seconds until the first answer 200 of a request sent after it."""
+    oks = sorted(oks)
+    out = []
+    for at in faults:
+        after = [answered for sent, answered in oks if sent >= at]
+        if after:
+            out.append(min(after) - at)
+    return out
+
+
+def spread(values: list[float]) -> str:
+    if not values:
+        return "n/a"
+    return f"mean {sum(values) / len(values):.2f} s, max {max(values):.2f} s ({len(values)})"
 
 
 def check_ledger(url: str, expected: set[str]) -> tuple[int, int, int]:
@@ -196,7 +260,12 @@ def check_ledger(url: str, expected: set[str]) -> tuple[int, int, int]:
 
 
 def one_run(
-    kind: str, name: str, records: list[dict[str, Any]], args: argparse.Namespace, kills: int
+    kind: str,
+    name: str,
+    records: list[dict[str, Any]],
+    args: argparse.Namespace,
+    kills: int,
+    backends_killed: bool = False,
 ) -> dict[str, Any]:
     url = fresh_database(kind, name)
     engine = make_engine(url)
@@ -218,8 +287,12 @@ def one_run(
     started = time.perf_counter()
     for t in threads:
         t.start()
-    survived, restarts = 0, []
+    survived, restarts, kill_times = 0, [], []
+    down: list[tuple[float, float]] = []  # while the server was killed and restarting
+    killer = BackendKiller(url, args.backend_kill_interval) if backends_killed else None
     try:
+        if killer is not None:
+            killer.__enter__()
         for k in range(1, kills + 1):
             # Kill at evenly spaced points of progress, so that every kill lands mid-load.
             target = total * k / (kills + 1) * random.uniform(0.85, 1.15)
@@ -227,13 +300,17 @@ def one_run(
                 time.sleep(0.02)
             if not any(t.is_alive() for t in threads):
                 break
+            kill_times.append(time.monotonic())
             server.kill()
             restarts.append(server.start())
+            down.append((kill_times[-1], time.monotonic()))
             survived += 1
         for t in threads:
             t.join()
         elapsed = time.perf_counter() - started
     finally:
+        if killer is not None:
+            killer.__exit__()
         server.stop()
     expected = {r["external_id"] for r in records}
     credits, duplicates, lost = check_ledger(url, expected)
@@ -254,6 +331,13 @@ def one_run(
         "unexpected": tally.unexpected,
         "kills": survived,
         "restart_s": sum(restarts) / len(restarts) if restarts else 0.0,
+        "recovery_sigkill": recovery_times(kill_times, tally.oks),
+        # Backend kills while the server was down say nothing of the database's recovery.
+        "recovery_backend": recovery_times(
+            [t for t in (killer.times if killer else []) if not any(a <= t <= b for a, b in down)],
+            tally.oks,
+        ),
+        "backends_killed": killer.killed if killer else 0,
         "credits": credits,
         "duplicates": duplicates + max(0, credits - len(expected)),
         "lost": lost,
@@ -269,16 +353,19 @@ def run(kind: str, args: argparse.Namespace) -> bool:
     for r in records:
         r["external_id"] = f"lf-{r['external_id']}"
     baseline = one_run(kind, "cehours_bench_fault_base", records, args, kills=0)
-    faulted = one_run(kind, "cehours_bench_fault", records, args, kills=args.kills)
+    killing = kind == "postgresql"
+    faulted = one_run(kind, "cehours_bench_fault", records, args, args.kills, killing)
     ok = True
     print(f"\n[{kind}] {args.clients} clients, batches of {args.batch}, {args.records} records")
-    for label, r in (("baseline (no faults)", baseline), ("with SIGKILLs", faulted)):
+    faults = "SIGKILLs" + (", backends killed every second" if killing else "")
+    for label, r in (("baseline (no faults)", baseline), (f"with {faults}", faulted)):
         good = (
             r["duplicates"] == 0
             and r["lost"] == 0
             and not r["unexpected"]
             and r["verify_ok"]
             and r["credits"] == r["distinct"]
+            and r["http_errors"].get(500, 0) == 0
         )
         ok = ok and good
         print(f"  {label}:")
@@ -288,6 +375,11 @@ def run(kind: str, args: argparse.Namespace) -> bool:
         errors = r["http_errors"] or "none"
         print(f"    retries             {r['retries']:>8}   (HTTP answers retried: {errors};"
               " the rest: refused connections, resets)")  # fmt: skip
+        print(f"    answers of 500      {r['http_errors'].get(500, 0):>8}   (must be 0)")
+        if r["backends_killed"]:
+            print(f"    backends killed     {r['backends_killed']:>8}")
+        print(f"    recovery, SIGKILL   {spread(r['recovery_sigkill'])}")
+        print(f"    recovery, backend   {spread(r['recovery_backend'])}")
         print(f"    duplicates found    {r['duplicates']:>8}   (must be 0)")
         print(f"    lost                {r['lost']:>8}   (must be 0)")
         print(f"    ledger credits      {r['credits']:>8}   (must equal distinct records)")
@@ -310,6 +402,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--batch", type=int, default=200)
     parser.add_argument("--kills", type=int, default=5)
+    parser.add_argument("--backend-kill-interval", type=float, default=1.0)
     args = parser.parse_args()
     kinds = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
     if "postgresql" in kinds and not postgres_available():

@@ -119,3 +119,9 @@ class IdentityConfigError(LedgerError):
     """The identity provider's configuration is missing or not acceptable."""
 
     code = "identity-not-configured"
+
+
+class StoredAnswerTooLargeError(LedgerError):
+    """An answer is larger than an idempotency key may keep; it is answered, not kept."""
+
+    code = "stored-answer-too-large"

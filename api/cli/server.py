@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import gc
+import logging
 import os
 import shutil
 import sys
 import tempfile
+from collections.abc import Callable
 from typing import Any
 
 import click
@@ -14,7 +16,9 @@ from flask import Flask
 from gunicorn.app.base import BaseApplication
 
 from api.cli.ops import startup_problems
-from api.settings import BIND_ENV, METRICS_DIR_ENV
+from api.front import ProblemWorker, logger_class
+from api.logs import configure_logging
+from api.settings import BIND_ENV, METRICS_BIND_ENV, METRICS_DIR_ENV, log_format
 from ledger.db.engine import database_url, make_engine, normalise_url
 from ledger.schema import current_revision, head_revision
 
@@ -76,14 +80,24 @@ def _post_worker_init(_worker: Any) -> None:
     gc.freeze()
 
 
-def gunicorn_options(bind: str, workers: int, threads: int) -> dict[str, Any]:
-    """Settings for gunicorn; the app logs every request itself (with its request id)."""
+def gunicorn_options(
+    bind: str,
+    workers: int,
+    threads: int,
+    *,
+    metrics_bind: str | None = None,
+    log_format: str = "text",
+) -> dict[str, Any]:
+    """Settings for gunicorn; the app logs every request itself (with its request id), and
+    gunicorn's own answers and lines go through ``api.front``. ``metrics_bind`` adds a
+    listener that serves ``/metrics`` (see ``api.metrics``)."""
     return {
         "child_exit": _child_exit,
         "post_worker_init": _post_worker_init,
-        "bind": bind,
+        "bind": [bind, metrics_bind] if metrics_bind else [bind],
         "workers": workers,
-        "worker_class": "gthread",
+        "worker_class": ProblemWorker,
+        "logger_class": logger_class(log_format),
         "threads": threads,
         "timeout": 120,
         "graceful_timeout": 20,
@@ -127,29 +141,50 @@ def serve(bind: str, workers: int | None, threads: int, dev: bool) -> None:
     url = normalise_url(database_url())
     if workers is None:
         workers = 2 if dev else default_workers()
+    metrics_bind = os.environ.get(METRICS_BIND_ENV) or None
+    fmt = log_format()
+    configure_logging(fmt)
+    say = _announcer(fmt)
     base = f"http://{bind}"
     masked = url.split("@", 1)[-1] if "@" in url else url
-    click.echo(
+    say(
         f"cehours: serving {masked} on {base} with {workers} workers\n"
         f"  pages              {base}/   (sign in; with --dev: {base}/dev/sign-in)\n"
         f"  API documentation  {base}/docs   (OpenAPI document: {base}/openapi.json)\n"
-        f"  health             {base}/healthz   readiness: {base}/readyz",
-        err=True,
+        f"  health             {base}/healthz   readiness: {base}/readyz"
+        + (f"\n  metrics            http://{metrics_bind}/metrics" if metrics_bind else "")
     )
     problems = startup_problems(dev=dev)
     if problems:
         for problem in problems:
-            click.echo(f"  refusing to start in production: {problem}", err=True)
+            say(f"  refusing to start in production: {problem}")
         sys.exit(2)
     warning = _migration_warning(url)
     if warning:
-        click.echo(f"  warning: {warning}", err=True)
+        say(f"  warning: {warning}")
     metrics_dir, made_here = prepare_metrics_dir()
+    options = gunicorn_options(bind, workers, threads, metrics_bind=metrics_bind, log_format=fmt)
     try:
-        Server(gunicorn_options(bind, workers, threads), {"DEV": dev}).run()
+        Server(options, {"DEV": dev}).run()
     finally:
         if made_here:
             shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def _announcer(fmt: str) -> Callable[[str], None]:
+    """How ``serve`` tells the operator what it does: plain lines on stderr, or, with JSON
+    logs, log records (so that every line the process writes is one JSON object)."""
+    log = logging.getLogger("api.cli.server")
+    log.setLevel(logging.INFO)
+
+    def say(text: str) -> None:
+        if fmt != "json":
+            click.echo(text, err=True)
+            return
+        for line in text.splitlines():
+            log.info("%s", line.strip())
+
+    return say
 
 
 @click.command("openapi")

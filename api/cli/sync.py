@@ -245,20 +245,14 @@ def import_cmd(file: Path, source_id: str, mapping_file: Path | None) -> None:
 @click.command("scheduler")
 def scheduler_cmd() -> None:
     """Run the sync scheduler in the foreground (one job per source with a schedule)."""
+    from api.logs import formatter
     from api.settings import log_format
     from importers.scheduler import SyncScheduler
     from ledger.db.engine import database_url, make_engine, make_session_factory
 
-    if log_format() == "json":
-        from api.app import JsonFormatter
-
-        handler = logging.StreamHandler()
-        handler.setFormatter(JsonFormatter())
-        logging.basicConfig(level=logging.INFO, handlers=[handler])
-    else:
-        logging.basicConfig(
-            level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s"
-        )
+    handler = logging.StreamHandler()
+    handler.setFormatter(formatter(log_format()))
+    logging.basicConfig(level=logging.INFO, handlers=[handler])
     engine = make_engine(database_url())
     metrics_bind = os.environ.get("CEHOURS_SCHEDULER_METRICS_BIND")
     if metrics_bind:

@@ -8,10 +8,12 @@ from typing import Any
 import marshmallow as ma
 from sqlalchemy.exc import SQLAlchemyError
 
-from api.db import db_engine
-from api.errors import Problem
+from api.db import db_engine, probe_engine
+from api.errors import UNAVAILABLE_RETRY_AFTER, Problem
 from api.resources.base import Blueprint
 from api.schema import Schema
+from ledger.db.faults import describe, fault_name
+from ledger.db.probes import write_problem
 from ledger.schema import current_revision, head_revision
 
 blp = Blueprint("health", __name__, description="Liveness and readiness probes (no credential).")
@@ -45,20 +47,28 @@ def healthz() -> dict[str, Any]:
 def readyz() -> dict[str, Any]:
     """The service can serve requests
 
-    The database answers and its schema is at the migration head this code expects
-    (`cehours db upgrade` brings it there). 503 otherwise.
+    The database answers, its schema is at the migration head this code expects
+    (`cehours db upgrade` brings it there) and it would take a write now: not refusing
+    connections, not read-only (a SQLite file or a PostgreSQL standby), not held locked by
+    another process, not on a full disk. 503 with `Retry-After` otherwise, saying which.
     """
     try:
         revision = current_revision(db_engine())
     except SQLAlchemyError as exc:
-        log.warning("readiness: database unreachable (%s)", type(exc).__name__)
-        raise Problem(503, "The database is unreachable.", code="not-ready") from None
+        log.warning("readiness: database unreachable (%s)", describe(exc))
+        raise _not_ready(f"The database is unreachable: {fault_name(exc)}.") from None
     head = head_revision()
     if revision != head:
-        raise Problem(
-            503,
+        raise _not_ready(
             f"The database is at revision {revision or 'none'}, the code expects {head}: "
-            "run `cehours db upgrade`.",
-            code="not-ready",
+            "run `cehours db upgrade`."
         )
+    problem = write_problem(probe_engine())
+    if problem is not None:
+        log.warning("readiness: the database would refuse a write (%s)", problem)
+        raise _not_ready(f"The database would refuse a write: {problem}.")
     return {"status": "ready", "revision": revision}
+
+
+def _not_ready(detail: str) -> Problem:
+    return Problem(503, detail, code="not-ready", headers={"Retry-After": UNAVAILABLE_RETRY_AFTER})

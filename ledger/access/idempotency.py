@@ -12,9 +12,11 @@ from sqlalchemy.orm import Session
 
 from ledger.access.tables import IdempotencyKey
 from ledger.db.transactions import read_transaction, write_transaction
-from ledger.errors import ValidationError
+from ledger.errors import StoredAnswerTooLargeError, ValidationError
 
 _IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}")
+MAX_STORED_BYTES = 1024 * 1024
+"""The largest answer kept by default: a full batch's answer of 1,000 results is far smaller."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +55,7 @@ def store_response(
     status_code: int,
     body: str,
     max_age: dt.timedelta,
+    max_bytes: int = MAX_STORED_BYTES,
 ) -> StoredResponse:
     """Keep the first response for a client's idempotency key and return what is kept.
 
@@ -61,9 +64,12 @@ def store_response(
 
     Raises:
         ValidationError: the key is not 1-255 visible ASCII characters.
+        StoredAnswerTooLargeError: ``body`` is over ``max_bytes`` (UTF-8); nothing is kept.
     """
     if not valid_idempotency_key(key):
         raise ValidationError({"Idempotency-Key": ["must be 1-255 visible ASCII characters"]})
+    if len(body.encode("utf-8", "surrogatepass")) > max_bytes:
+        raise StoredAnswerTooLargeError(f"an answer over {max_bytes} bytes is not kept")
     now = dt.datetime.now(dt.UTC)
     try:
         with write_transaction(session):

@@ -8,10 +8,14 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+from ledger.db.faults import sqlite_file_fault
+
 DEFAULT_DATABASE_URL = "sqlite:///var/cehours.sqlite3"
 
 
 WRITE_OPTION = "cehours_write"
+SQLITE_LOCK_TIMEOUT_SECONDS = 60.0
+"""How long a SQLite transaction waits for another writer's lock, unless the caller says."""
 
 
 def database_url() -> str:
@@ -30,43 +34,65 @@ def normalise_url(url: str) -> str:
     return url
 
 
-def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
+def make_engine(
+    url: str | None = None,
+    *,
+    lock_timeout: float | None = None,
+    **kwargs: Any,
+) -> Engine:
     """Create an engine with the settings this ledger relies on.
 
-    On SQLite: WAL, foreign keys on, a busy timeout, and ``BEGIN IMMEDIATE`` for write
-    transactions so that concurrent writers queue instead of failing half-way. On PostgreSQL:
-    pooled connections pinged before use, and no JIT compilation (unless ``connect_args`` are
-    given).
+    On SQLite: WAL, foreign keys on, a busy timeout of ``lock_timeout`` seconds (default
+    :data:`SQLITE_LOCK_TIMEOUT_SECONDS`), and
+    ``BEGIN IMMEDIATE`` for write transactions so that concurrent writers queue instead of
+    failing half-way; a connection that met a read-only, full or failing file is discarded
+    with the rest of the pool (a connection SQLite opened read-only stays read-only). On
+    PostgreSQL: pooled connections pinged before use, no JIT compilation, and, when given, the
+    same ``lock_timeout`` (unless ``connect_args`` are given).
     """
     url = normalise_url(url or database_url())
     if url.startswith("sqlite"):
+        lock_timeout = SQLITE_LOCK_TIMEOUT_SECONDS if lock_timeout is None else lock_timeout
         if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
             path = url.removeprefix("sqlite:///")
             if os.path.dirname(path):
                 os.makedirs(os.path.dirname(path), exist_ok=True)
-        kwargs.setdefault("connect_args", {"timeout": 60, "check_same_thread": False})
+        kwargs.setdefault("connect_args", {"timeout": lock_timeout, "check_same_thread": False})
         engine = create_engine(url, **kwargs)
-        _configure_sqlite(engine)
+        _configure_sqlite(engine, lock_timeout)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     # No JIT: every query here reads one person or one batch through indexes, and compiling a
     # plan whose estimate crosses jit_above_cost (stale statistics are enough) took 38 ms against
-    # a 2 ms execution (docs/scaling.md).
-    kwargs.setdefault("connect_args", {"options": "-c jit=off"})
+    # a 2 ms execution (docs/scaling.md). A lock wait that runs out is 55P03, which use cases
+    # retry and the API answers 503 (busy), instead of a request that hangs on a stuck writer.
+    options = "-c jit=off"
+    if lock_timeout is not None:
+        options += f" -c lock_timeout={int(lock_timeout * 1000)}"
+    kwargs.setdefault("connect_args", {"options": options})
     return create_engine(url, **kwargs)
 
 
-def _configure_sqlite(engine: Engine) -> None:
+def _configure_sqlite(engine: Engine, lock_timeout: float) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Take transaction control away from the driver so that BEGIN is ours to issue.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=60000")
+        cursor.execute(f"PRAGMA busy_timeout={int(lock_timeout * 1000)}")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
+
+    @event.listens_for(engine, "handle_error")
+    def _on_error(context: Any) -> None:
+        # SQLite opens a file it may not write read-only, and such a connection stays read-only
+        # when the file is writable again; a full or failing disk may leave one unusable. Treat
+        # these as a lost connection: SQLAlchemy discards it and every connection pooled before
+        # it, so once the file is back the next transaction gets a fresh one.
+        if sqlite_file_fault(context.original_exception):
+            context.is_disconnect = True
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:

@@ -38,6 +38,7 @@ number), and a dead connection is invalidated, as SQLAlchemy would.
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import datetime as dt
 import functools
@@ -55,6 +56,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql import Executable, Select
 from sqlalchemy.types import NullType, TypeEngine
 
+from ledger.db.faults import sqlite_file_fault
 from ledger.db.transactions import read_transaction
 from ledger.db.types import Hours, UTCDateTime, hours_from_tenths, tenths_of
 
@@ -277,11 +279,22 @@ def _run(
             cursor.execute(sql, parameters)
         return cursor.fetchall() if cursor.description is not None else []
     except conn.dialect.loaded_dbapi.Error as exc:
-        if conn.dialect.is_disconnect(exc, dbapi_connection, cursor):
-            conn.invalidate(exc)
-        raise DBAPIError.instance(sql, None, exc, conn.dialect.loaded_dbapi.Error) from exc
+        # As SQLAlchemy's own execution does (with ledger.db.engine's rule for SQLite files):
+        # a lost connection is invalidated, and the error says so, so that the use case may
+        # run again on a fresh one.
+        lost = conn.dialect.is_disconnect(exc, dbapi_connection, cursor) or (
+            conn.dialect.name == "sqlite" and sqlite_file_fault(exc)
+        )
+        if lost:
+            with contextlib.suppress(conn.dialect.loaded_dbapi.Error):
+                cursor.close()
+            conn.invalidate(exc)  # closes the driver's connection, and so the cursor
+        raise DBAPIError.instance(
+            sql, None, exc, conn.dialect.loaded_dbapi.Error, connection_invalidated=lost
+        ) from exc
     finally:
-        cursor.close()
+        if not conn.invalidated:
+            cursor.close()
 
 
 def _execute(conn: Connection, statement: Executable, params: Mapping[str, Any]) -> Any:

@@ -51,17 +51,39 @@ def is_retryable(exc: BaseException) -> bool:
     return False
 
 
-def run_with_retries(fn: Callable[[], T], *, attempts: int = 8) -> T:
-    """Run ``fn`` (a whole transaction), retrying it when :func:`is_retryable` says so.
+RETRY_BUDGET_SECONDS = 30.0
+"""After this long a use case stops retrying: the caller (503 with ``Retry-After``) decides."""
+DISCONNECT_RETRIES = 2
+
+
+def lost_before_commit(exc: DBAPIError) -> bool:
+    """Whether the connection was lost (a killed backend, a file fault on SQLite) while a
+    statement ran, so that the transaction was certainly not committed and may run again on a
+    fresh connection. A connection lost during ``COMMIT`` itself (no statement) is not: whether
+    it committed is unknown, and the caller must be told."""
+    return exc.connection_invalidated and exc.statement is not None
+
+
+def run_with_retries(
+    fn: Callable[[], T], *, attempts: int = 8, budget: float = RETRY_BUDGET_SECONDS
+) -> T:
+    """Run ``fn`` (a whole transaction), retrying it when :func:`is_retryable` says so, or
+    (at most :data:`DISCONNECT_RETRIES` times) when its connection was lost before commit, for
+    at most ``budget`` seconds: a lock held elsewhere must not keep a request waiting for ever.
 
     Raises:
         Exception: whatever ``fn`` raised on its last attempt, or any non-retryable error.
     """
+    started = time.monotonic()
+    disconnects = 0
     for attempt in range(attempts):
         try:
             return fn()
         except DBAPIError as exc:
-            if attempt == attempts - 1 or not is_retryable(exc):
+            lost = lost_before_commit(exc)
+            disconnects += lost
+            again = is_retryable(exc) or (lost and disconnects <= DISCONNECT_RETRIES)
+            if attempt == attempts - 1 or not again or time.monotonic() - started > budget:
                 raise
             time.sleep(min(0.5, 0.01 * 2**attempt))
     raise AssertionError("unreachable")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -15,6 +16,13 @@ from ledger.entries.tables import Source
 from ledger.errors import UnknownSourceError
 from ledger.sync.tables import QuarantinedRecord, upsert_into
 from ledger.values.id_numbers import mask_id_number, mask_text
+
+MAX_PAYLOAD_BYTES = 64 * 1024
+"""The most a quarantined payload (or its reasons) may take as JSON; a bigger one is cut down
+(:func:`bounded`): a platform must not be able to fill the database through its errors."""
+MAX_KEPT_FIELDS = 50
+MAX_KEPT_CHARS = 200
+MAX_EXTERNAL_ID = 128
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,16 +58,18 @@ def file_quarantine(
     items: Sequence[Quarantine],
     now: dt.datetime,
 ) -> None:
+    """Keep (or update) quarantined records of a page, each payload within
+    :data:`MAX_PAYLOAD_BYTES`, in the caller's transaction."""
     # The last occurrence of a key in a page wins (a page may repeat a record).
     latest = {item.record_key: item for item in items}
     rows = [
         {
             "source_id": source_id,
-            "record_key": item.record_key,
-            "external_id": item.external_id,
-            "id_field": item.id_field,
-            "reason": item.reason,
-            "payload": item.payload,
+            "record_key": item.record_key[:140],
+            "external_id": item.external_id[:MAX_EXTERNAL_ID] if item.external_id else None,
+            "id_field": item.id_field[:64] if item.id_field else None,
+            "reason": bounded(item.reason),
+            "payload": bounded(item.payload),
             "first_seen_at": now,
             "last_seen_at": now,
             "times_seen": 1,
@@ -85,6 +95,27 @@ def file_quarantine(
         ),
         rows,
     )
+
+
+def _json_size(value: Any) -> int:
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    return len(text.encode("utf-8", "surrogatepass"))
+
+
+def bounded(payload: Mapping[str, Any]) -> dict[str, Any]:
+    """``payload`` as it is, if its JSON fits :data:`MAX_PAYLOAD_BYTES`; else its first
+    :data:`MAX_KEPT_FIELDS` fields with each value cut to :data:`MAX_KEPT_CHARS` characters,
+    under a ``_truncated`` note of the original size (what an operator needs to see why the
+    record was refused, not a copy of whatever the platform sent)."""
+    size = _json_size(payload)
+    if size <= MAX_PAYLOAD_BYTES:
+        return dict(payload)
+    kept: dict[str, Any] = {"_truncated": {"bytes": size, "fields": len(payload)}}
+    for key, value in list(payload.items())[:MAX_KEPT_FIELDS]:
+        text = value if isinstance(value, str) else json.dumps(value, default=str)
+        small = isinstance(value, int | float | bool) or value is None
+        kept[str(key)[:MAX_KEPT_CHARS]] = value if small else text[:MAX_KEPT_CHARS]
+    return kept
 
 
 def list_quarantine(

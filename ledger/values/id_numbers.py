@@ -80,11 +80,15 @@ def make_id_number(region: str, born: dt.date, sequence: int) -> str:
     return first17 + check_character(first17)
 
 
-# Anything shaped like a resident ID number (15 or 18 characters), valid or not: a record is
-# often quarantined precisely because its ID number is wrong, and it must still be masked.
-_ID_LIKE = re.compile(r"\d{6}[0-9*]{6,8}[0-9*]{3}[0-9Xx*]")
+# Anything that may be a resident ID number, valid or not (a record is often quarantined
+# precisely because its ID number is wrong, and it must still be masked): 17 digits and an X,
+# any run of 15 digits or more (an old 15-digit number, an 18-digit one, or one inside a longer
+# run, which is still there to read), or such a shape partly masked already. Digits of any
+# script count (``\d``): full-width digits spell the same number.
+_ID_LIKE = re.compile(r"\d{17}[Xx]|\d{15,}|\d{6}[0-9*]{6,8}[0-9*]{3}[0-9Xx*]")
 
 
 def mask_text(text: str) -> str:
-    """Mask everything in ``text`` that looks like a resident ID number."""
+    """Mask everything in ``text`` that may be a resident ID number: quarantined payloads for
+    display, and every log line (``api.logs``)."""
     return _ID_LIKE.sub(lambda m: mask_id_number(m.group(0)), text)

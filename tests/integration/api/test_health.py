@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask.testing import FlaskClient
 
 from api.app import create_app
+from tests.factories import id_number
 
 
 def test_healthz_answers_without_a_credential(http: FlaskClient) -> None:
@@ -60,3 +61,12 @@ def test_a_redirect_is_a_problem_that_says_where(http: FlaskClient) -> None:
     assert response.status_code == 308
     assert response.content_type == "application/problem+json"
     assert response.headers["Location"].endswith("/v1/records")
+
+
+def test_a_request_id_that_may_hold_an_id_number_is_replaced_not_echoed(
+    http: FlaskClient,
+) -> None:
+    for given in (id_number(8), f"trace-{id_number(8)}", id_number(8)[:17] + "x"):
+        answer = http.get("/healthz", headers={"X-Request-ID": given})
+        assert answer.headers["X-Request-ID"] != given
+        assert id_number(8)[6:14] not in answer.headers["X-Request-ID"]
