@@ -37,7 +37,7 @@ from sqlalchemy.pool import NullPool
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import RequestRedirect
 
-from api import docs, metrics, pages, settings
+from api import docs, metrics, pages, settings, texts
 from api.auth import SECURITY_SCHEME
 from api.config import configure
 from api.db import (
@@ -138,7 +138,13 @@ class JSONProvider(DefaultJSONProvider):
         try:
             body = orjson.dumps(obj, default=self.default, option=options)
         except orjson.JSONEncodeError:
-            return cast(Response, super().response(*args, **kwargs))
+            try:
+                return cast(Response, super().response(*args, **kwargs))
+            except UnicodeEncodeError:
+                # A text that is not valid Unicode (a lone surrogate) slipped through to an
+                # answer: written as its \u escape, the answer is still JSON (never a 500).
+                text = self.dumps(obj, ensure_ascii=True, separators=(",", ":")) + "\n"
+                return cast(Flask, self._app).response_class(text, mimetype=self.mimetype)
         return cast(Flask, self._app).response_class(body, mimetype=self.mimetype)
 
 
@@ -216,6 +222,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     pages.init_app(app)
 
     app.before_request(_start_request)
+    app.before_request(texts.refuse_unfit_url)
     app.after_request(_finish_request)
     metrics.init_app(app)
     app.teardown_appcontext(close_session)

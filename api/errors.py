@@ -87,7 +87,11 @@ def problem_response(
     request_id = g.get("request_id")
     if request_id:
         body["request_id"] = request_id
-    response = current_app.response_class(json.dumps(body), status=status, mimetype=PROBLEM_JSON)
+    try:
+        text = json.dumps(body).encode()
+    except UnicodeEncodeError:  # a message quoting text that is not valid Unicode: escape it
+        text = json.dumps(body, ensure_ascii=True).encode()
+    response = current_app.response_class(text, status=status, mimetype=PROBLEM_JSON)
     for name, value in (headers or {}).items():
         response.headers[name] = value
     return response

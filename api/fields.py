@@ -14,6 +14,7 @@ A field may declare ``serialize_value``, a function of the value alone equal to 
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 from collections.abc import Callable
 from decimal import Decimal
@@ -21,6 +22,7 @@ from typing import Any, ClassVar
 
 import marshmallow as ma
 
+from ledger.values.dates import parse_date
 from ledger.values.hours import format_hours
 from ledger.values.id_numbers import validate_id_number
 from ledger.values.texts import MAX_REASON, parse_reason
@@ -59,6 +61,20 @@ class IdNumber(ma.fields.String):
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         try:
             return validate_id_number(value)
+        except ValueError as exc:
+            raise ma.ValidationError(str(exc)) from None
+
+
+class IsoDate(ma.fields.Date):
+    """A date in a request, ``YYYY-MM-DD`` and nothing else, as
+    :func:`ledger.values.dates.parse_date` reads it (marshmallow's own Date also takes
+    ``20240501``, week dates and other scripts' digits)."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> dt.date:
+        if not isinstance(value, str):
+            raise ma.ValidationError("must be a date YYYY-MM-DD")
+        try:
+            return parse_date(value)
         except ValueError as exc:
             raise ma.ValidationError(str(exc)) from None
 

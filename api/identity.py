@@ -22,6 +22,7 @@ session must also send the session's CSRF token in ``X-CSRF-Token``.
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import hmac
 import secrets
@@ -44,6 +45,7 @@ from ledger.access.identity import (
     SignedIn,
     sign_in,
 )
+from ledger.access.sessions import end_session, new_session_id, session_ended
 from ledger.entries.people import find_person_id
 from ledger.errors import IdentityConfigError, IdentityTokenError, LedgerError
 
@@ -52,6 +54,7 @@ _VERIFIER = "cehours_identity_verifier"
 _DEV_IDP = "cehours_dev_idp"
 SESSION_PERSON = "person"
 SESSION_CSRF = "csrf"
+SESSION_ID = "sid"
 CSRF_HEADER = "X-CSRF-Token"
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="cehours-individual"'}
 
@@ -186,9 +189,10 @@ def csrf_matches(given: str | None) -> bool:
 
 
 def start_session(person: SignedIn) -> None:
-    """Sign a browser in: a fresh session (no fixation) holding only the opaque person id,
-    the name and the masked ID number, with a new CSRF token."""
+    """Sign a browser in: a fresh session (no fixation) with a new id, holding only the opaque
+    person id, the name and the masked ID number, with a new CSRF token."""
     session.clear()
+    session[SESSION_ID] = new_session_id()
     session[SESSION_PERSON] = {
         "person_id": person.person_id,
         "name": person.name,
@@ -196,12 +200,33 @@ def start_session(person: SignedIn) -> None:
     }
     session[SESSION_CSRF] = secrets.token_urlsafe(32)
     session.permanent = True
+    g.session_live = True
+
+
+def end_browser_session() -> None:
+    """Sign a browser out: its session is ended on the server (a copy of the cookie is refused
+    from now on, by every worker), and the cookie cleared."""
+    session_id = session.get(SESSION_ID)
+    if isinstance(session_id, str):
+        lifetime = current_app.permanent_session_lifetime
+        end_session(db_session(), session_id, expires_at=dt.datetime.now(dt.UTC) + lifetime)
+    session.clear()
+    g.session_live = False
+
+
+def _session_live() -> bool:
+    """Whether this request's session cookie names a session that has not been signed out
+    (asked of the database once per request)."""
+    if "session_live" not in g:
+        session_id = session.get(SESSION_ID)
+        g.session_live = isinstance(session_id, str) and not session_ended(db_session(), session_id)
+    return bool(g.session_live)
 
 
 def session_person() -> SignedIn | None:
-    """The person signed in on this browser session, if any."""
+    """The person signed in on this browser session, if any (not once it was signed out)."""
     data = session.get(SESSION_PERSON)
-    if not isinstance(data, dict):
+    if not isinstance(data, dict) or not _session_live():
         return None
     return SignedIn(data.get("person_id"), data.get("name"), str(data.get("id_number_masked")))
 

@@ -28,7 +28,9 @@ came in by. What the step accepts beyond the push API:
   source's own ``categories``), as our key.
 - Hours (:func:`map_hours`): a spreadsheet's binary float, as the decimal that was typed.
 - Completion date (:func:`map_date`): ``20240501``, ``2024/5/1``, ``2024.5.1``, ``2024年5月1日``,
-  any of these followed by a time, or a spreadsheet's date-time, as a date.
+  any of these followed by a time, an ISO 8601 date-time (``2024-05-01T10:00:00+08:00``, its
+  day in Asia/Shanghai), or a spreadsheet's date-time, as a date.
+- Hours (:func:`map_hours`) also: a text with surrounding spaces, as the text inside them.
 - External id and course texts (:func:`map_text`): a number cell, as text.
 
 Anything the step does not recognise is passed on as it came, for the ledger to reject with a
@@ -46,6 +48,7 @@ from typing import Any
 
 from importers.errors import ConfigError
 from ledger.values.categories import CATEGORY_LABELS_ZH, Category
+from ledger.values.dates import BUSINESS_TZ
 from ledger.values.id_numbers import normalise_id_number
 
 RECORD_FIELDS = ("external_id", "id_number", "name", "category", "hours", "completed_on")
@@ -173,6 +176,8 @@ def map_hours(value: Any) -> Any:
             return Decimal(repr(value))
         except InvalidOperation:
             return str(value)
+    if isinstance(value, str):
+        return value.strip()
     return value
 
 
@@ -185,6 +190,12 @@ def map_date(value: Any) -> Any:
     if not isinstance(value, str):
         return value
     text = value.strip()
+    if "T" in text[8:]:
+        try:
+            moment = dt.datetime.fromisoformat(text)
+        except ValueError:
+            return value
+        return (moment if moment.tzinfo is None else moment.astimezone(BUSINESS_TZ)).date()
     for pattern in (_COMPACT_DATE, _LOOSE_DATE):
         match = pattern.fullmatch(text) or pattern.fullmatch(text.split(" ")[0])
         if match:

@@ -31,6 +31,7 @@ from importers.errors import (
     PlatformError,
     PlatformUnavailableError,
 )
+from ledger.values.texts import unicode_problem
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -233,6 +234,10 @@ class RestAdapter:
                 following = json_path(document, paging.next_path)
                 if following is not None and not isinstance(following, str | int | Decimal):
                     raise MalformedPageError(f"the next cursor at {paging.next_path!r} is odd")
+                if isinstance(following, str) and unicode_problem(following) is not None:
+                    raise MalformedPageError(
+                        f"the next cursor at {paging.next_path!r} is not valid text"
+                    )
                 if rows and following is not None and str(following) == str(token):
                     raise MalformedPageError("the platform repeated a page (same next cursor)")
                 return rows, following
@@ -264,7 +269,7 @@ class RestAdapter:
             ) -> list[dict[str, Any]]:
                 rows = self._rows(document)
                 raw_stamps = [r.get(field) for r in rows]
-                if not all(isinstance(s, str) for s in raw_stamps):
+                if not all(isinstance(s, str) and unicode_problem(s) is None for s in raw_stamps):
                     raise MalformedPageError(f"a record has no text {field!r} update time")
                 stamps = [str(s) for s in raw_stamps]
                 if since is not None and any(s < since for s in stamps):

@@ -11,7 +11,6 @@ one page, whose records are then duplicates.
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 import logging
 import os
 import queue
@@ -29,8 +28,8 @@ from sqlalchemy.orm import Session
 
 from importers.config import PullConfig, RetryPolicy, lease_seconds, parse_pull_config
 from importers.errors import ImporterError, SourceBusyError
-from importers.files import read_pages
-from importers.mapping import FieldMapping, file_mapping
+from importers.files import check_export, read_pages
+from importers.mapping import REQUIRED_FIELDS, FieldMapping, file_mapping
 from importers.rest import Page, PlatformClient, RestAdapter
 from ledger.canonical import sha256_hex
 from ledger.entries.append import MAX_BATCH, RecordResult, Status, append_records
@@ -47,6 +46,7 @@ from ledger.sync.runs import (
     record_page,
     start_run,
 )
+from ledger.values.texts import storable
 
 log = logging.getLogger(__name__)
 Progress = Callable[[PageCounts], None]
@@ -60,8 +60,10 @@ def new_holder() -> str:
 
 def _jsonable(value: Any) -> Any:
     """A raw row as JSON can store it (Decimals and dates from parsing become text)."""
+    if isinstance(value, str):
+        return storable(value)  # a lone surrogate or NUL: no database takes it as it is
     if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items()}
+        return {storable(str(k)): _jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_jsonable(v) for v in value]
     if isinstance(value, Decimal | dt.date | dt.datetime | dt.time):
@@ -74,8 +76,13 @@ def _jsonable(value: Any) -> Any:
 def record_key(external_id: Any, row: Mapping[str, Any]) -> str:
     """How a quarantined row is known: the platform's record id, else a digest of the row."""
     if isinstance(external_id, str) and external_id.strip():
-        return external_id.strip()[:140]
+        return storable(external_id.strip()[:140])
     return "sha256:" + sha256_hex(_jsonable(row))
+
+
+def _external_id(value: Any) -> str | None:
+    """A quarantined row's external id, as far as it is a text that can be kept."""
+    return storable(value) if isinstance(value, str) else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,7 +118,7 @@ def _judge(
         quarantine.append(
             Quarantine(
                 record_key=record_key(rec.get("external_id"), row),
-                external_id=rec["external_id"] if isinstance(rec.get("external_id"), str) else None,
+                external_id=_external_id(rec.get("external_id")),
                 reason=result.errors or {"_record": [result.status]},
                 payload=_jsonable(row),
                 id_field=mapping.id_field,
@@ -294,16 +301,17 @@ def import_file(
     Raises:
         UnknownSourceError: no such source.
         ConfigError: the mapping is malformed.
-        FileFormatError: the file is not a readable CSV/XLSX export.
+        FileFormatError: the file is not a readable CSV/XLSX export, or is wrong as a whole
+            (see :func:`importers.files.check_export`); nothing of it is imported then.
     """
     info = get_source(session, source_id)
     raw_mapping = mapping if mapping is not None else (info.config or {}).get("file_mapping")
     field_mapping = file_mapping(raw_mapping)
-    pages: Iterator[list[dict[str, Any]]] = read_pages(path, page_size)
-    # Read the first page before recording a run: a file that cannot be read at all is refused.
-    first = next(pages, None)
-    if first is not None:
-        pages = itertools.chain([first], pages)
+    # The whole file is read once before a run is recorded: a file that is wrong as a whole
+    # (its encoding, a missing column, a cell too large ...) is refused with nothing imported.
+    required = {name: field_mapping.fields[name] for name in REQUIRED_FIELDS}
+    check_export(path, required, field_mapping.fields.get("id_number", ()))
+    pages = read_pages(path, page_size)
     run_id = start_run(session, source_id, trigger=RunTrigger.IMPORT, holder=new_holder())
     error: str | None = None
     try:

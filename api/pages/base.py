@@ -20,6 +20,7 @@ from ledger.compliance.catalogue import catalogue
 from ledger.compliance.profile import Profile
 from ledger.errors import LedgerError
 from ledger.values.categories import CATEGORY_LABELS_EN, CATEGORY_LABELS_ZH, Category
+from ledger.values.dates import parse_date
 
 bp = Blueprint(
     "pages",
@@ -136,7 +137,7 @@ def as_of_date(text: str | None) -> dt.date | None:
     if not text:
         return None
     try:
-        day = dt.date.fromisoformat(text)
+        day = parse_date(text)
     except ValueError:
         raise Problem(422, "日期格式应为 YYYY-MM-DD。The date must be YYYY-MM-DD.") from None
     if day.year < 1990 or day.year > 2100:

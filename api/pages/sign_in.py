@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-from flask import Response, redirect, request, session, url_for
+from flask import Response, redirect, request, url_for
 
 from api.demo import DEMO_ID_NUMBER, DEMO_NAME
 from api.errors import Problem
-from api.identity import dev_idp, session_person, start_session, verify_identity_token
+from api.identity import (
+    dev_idp,
+    end_browser_session,
+    session_person,
+    start_session,
+    verify_identity_token,
+)
 from api.pages.base import bp, html
 from ledger.values.id_numbers import mask_id_number
 
@@ -41,8 +47,8 @@ def sign_in() -> Response:
 
 @bp.post("/sign-out")
 def sign_out() -> Response:
-    """End the session."""
-    session.clear()
+    """End the session, on the server too: a copy of its cookie no longer signs anyone in."""
+    end_browser_session()
     return redirect(url_for("pages.home"), code=303)  # type: ignore[return-value]
 
 

@@ -10,7 +10,7 @@ from api.db import db_session
 from api.errors import Problem
 from api.pages.base import bp, html
 from ledger.attestations import signing_keys
-from ledger.attestations.status import get_attestation, get_attestation_status
+from ledger.attestations.status import StatusReason, get_attestation, get_attestation_status
 from ledger.attestations.tokens import configured_issuer
 from ledger.attestations.verification import VerificationCode, verify_token
 from ledger.errors import UnknownAttestationError
@@ -26,23 +26,31 @@ _SIGNATURE_FAILURES = {
 }
 
 
-def _verification(token: str) -> dict[str, Any]:
+def _verification(token: str, jti: str | None = None) -> dict[str, Any]:
+    """What the page shows of ``token`` (the attestation ``jti``, when the URL names it)."""
     session = db_session()
     jwks = signing_keys.get_jwks(session)
     result = verify_token(token, jwks, issuer=configured_issuer())
     claims = result.claims
-    state = None
-    if claims.get("jti"):
+    state = reason_code = None
+    jti = jti or claims.get("jti")
+    if isinstance(jti, str):
         try:
-            state = get_attestation_status(session, str(claims["jti"])).status
+            status = get_attestation_status(session, jti)
         except UnknownAttestationError:
-            state = None
+            pass
+        else:
+            state, reason_code = status.status, status.reason_code
+    if result.reason == VerificationCode.KEY_RETIRED:
+        # The token itself says so: its key is listed as withdrawn, whatever jti it names.
+        state, reason_code = "revoked", StatusReason.KEY_RETIRED
     return {
         "signature_ok": bool(claims) and result.reason not in _SIGNATURE_FAILURES,
         "reason": result.reason,
         "message": result.message,
         "expired": result.reason == VerificationCode.EXPIRED,
         "status": state,
+        "reason_code": reason_code,
         "valid": result.ok and state == "valid",
         "claims": claims,
     }
@@ -70,4 +78,4 @@ def verify_jti(jti: str) -> Response:
         token = get_attestation(db_session(), jti).token
     except UnknownAttestationError:
         raise Problem(404, "没有这份证明。No attestation with this number.") from None
-    return html("pages/verify.html", v=_verification(token), jti=jti)
+    return html("pages/verify.html", v=_verification(token, jti), jti=jti)

@@ -16,7 +16,7 @@ from flask import Response, after_this_request, request
 from api import issuance, metrics
 from api.auth import current_client, require_role
 from api.db import db_session
-from api.fields import IdNumber, Reason
+from api.fields import IdNumber, IsoDate, Reason
 from api.resources.base import Blueprint
 from api.schema import Schema
 from ledger.attestations import signing_keys
@@ -25,6 +25,7 @@ from ledger.attestations.status import (
     AttestationInfo,
     AttestationState,
     StatusInfo,
+    StatusReason,
     get_attestation,
     get_attestation_status,
     revoke_attestation,
@@ -56,7 +57,7 @@ class IssueSchema(ma.Schema):
             "example": "quzhou-annual-90",
         },
     )
-    as_of = ma.fields.Date(
+    as_of = IsoDate(
         metadata={"description": "evaluate as of this date (default: the profile's, else today)"}
     )
     application_ref = ma.fields.String(
@@ -87,6 +88,14 @@ class StatusSchema(Schema):
         metadata={"description": "stale: an entry it counted was reversed or superseded"},
     )
     reason = ma.fields.String(required=True)
+    reason_code = ma.fields.String(
+        required=True,
+        validate=ma.validate.OneOf([r.value for r in StatusReason]),
+        metadata={
+            "description": "why, as a code: issued (valid), entry-corrected (stale), revoked "
+            "(by the issuer), key-retired (revoked: the key that signed it was withdrawn)"
+        },
+    )
     changed_at = ma.fields.DateTime(required=True)
 
 

@@ -3,14 +3,17 @@ schema.
 
 Use ``api.resources.base.Blueprint`` (not flask-smorest's own) so that request bodies are
 parsed the way the contract needs: JSON numbers become ``Decimal`` (hours stay exact), a body
-that is not JSON is refused with 415, malformed or absurdly nested JSON with 400.
+that is not JSON is refused with 415, malformed or absurdly nested JSON with 400, and a text no
+field can hold (a lone surrogate such as ``"\\ud800"``, a NUL) with 422 naming the field. A
+list whose items the ledger judges one by one (:class:`PerItem`, the records of a batch) is left
+to it, so that such a text rejects its own item and the others go on.
 """
 
 from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any, NoReturn, TypeVar, cast
 
@@ -22,6 +25,7 @@ from webargs.flaskparser import FlaskParser
 
 from api.errors import Problem
 from api.schema import Schema
+from ledger.values.texts import find_unfit_texts, printable, unicode_problem
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -44,8 +48,63 @@ def loads(data: str | bytes) -> Any:
         raise ValueError("the JSON is nested too deeply") from None
 
 
+class PerItem:
+    """Marks a field as the item of a list that the ledger validates item by item: the body
+    parser leaves texts inside those items to it (see the module docstring)."""
+
+
+def _per_item_lists(schema: ma.Schema) -> frozenset[str]:
+    return frozenset(
+        field.data_key or name
+        for name, field in schema.fields.items()
+        if isinstance(field, ma.fields.List) and isinstance(field.inner, PerItem)
+    )
+
+
+def unfit_texts(data: Any, per_item: frozenset[str] = frozenset()) -> dict[str, list[str]]:
+    """Field path -> problem for every text in a parsed body that no field can hold, leaving
+    out the items of the lists named in ``per_item``."""
+    errors: dict[str, list[str]] = {}
+    if isinstance(data, Mapping) and per_item:
+        for key, value in data.items():
+            if key in per_item and isinstance(value, list):
+                continue
+            for path, problem in find_unfit_texts({key: value}):
+                errors.setdefault(path, []).append(problem)
+        return errors
+    for path, problem in find_unfit_texts(data):
+        errors.setdefault(path, []).append(problem)
+    return errors
+
+
+def _refuse(errors: dict[str, list[str]]) -> None:
+    if errors:
+        raise Problem(
+            422,
+            "The request is not valid: see errors for each field.",
+            code="validation",
+            errors=errors,
+        )
+
+
 class JSONBodyParser(FlaskParser):
-    """webargs' Flask parser, reading JSON bodies with :func:`loads`, strict on content type."""
+    """webargs' Flask parser, reading JSON bodies with :func:`loads`, strict on content type,
+    refusing texts no field can hold (in bodies and query strings) before any schema sees them.
+    """
+
+    def _load_location_data(self, *, schema: ma.Schema, req: Request, location: str) -> Any:
+        data = super()._load_location_data(schema=schema, req=req, location=location)
+        if location == "json":
+            _refuse(unfit_texts(data, _per_item_lists(schema)))
+        elif location == "query":
+            _refuse(
+                {
+                    f"query.{printable(name)}": [problem]
+                    for name, value in req.args.items(multi=True)
+                    if (problem := unicode_problem(name) or unicode_problem(value)) is not None
+                }
+            )
+        return data
 
     def _raw_load_json(self, req: Request) -> Any:
         if not core.is_json(req.mimetype):

@@ -21,7 +21,7 @@ from flask import Response, after_this_request, current_app
 
 from api.auth import require_role
 from api.db import db_session
-from api.fields import Hours, IdNumber, Inline, YearTotals
+from api.fields import Hours, IdNumber, Inline, IsoDate, YearTotals
 from api.resources.base import Blueprint
 from api.resources.profiles import RuleLabelSchema, installed_profiles
 from api.schema import Schema
@@ -52,7 +52,7 @@ class ComplianceRequestSchema(ma.Schema):
             "example": "quzhou-annual-90",
         },
     )
-    as_of = ma.fields.Date(
+    as_of = IsoDate(
         metadata={"description": "evaluate as of this date (default: the profile's, else today)"}
     )
     industry_platform = ma.fields.Boolean(

@@ -20,7 +20,7 @@ from api.db import db_session
 from api.errors import Problem
 from api.fields import OptionalDict, OptionalInteger, Reason
 from api.idempotency import IdempotencyHeaderSchema, idempotent
-from api.resources.base import Blueprint
+from api.resources.base import Blueprint, PerItem
 from api.schema import Schema
 from ledger.access.clients import ClientInfo
 from ledger.entries.append import MAX_BATCH, Status, append_records
@@ -99,7 +99,7 @@ class RecordSchema(ma.Schema):
     )
 
 
-class _UncheckedRecord(ma.fields.Nested):
+class _UncheckedRecord(PerItem, ma.fields.Nested):
     """Documented as :class:`RecordSchema`, passed through unchanged: the ledger validates each
     record and reports its errors per record instead of refusing the whole request."""
 
@@ -134,7 +134,9 @@ class SourceQuerySchema(ma.Schema):
 
 class RecordResultSchema(Schema):
     external_id = ma.fields.String(
-        required=True, allow_none=True, metadata={"description": "null if the record had none"}
+        required=True,
+        allow_none=True,
+        metadata={"description": "null if the record had none (or none that is valid text)"},
     )
     status = ma.fields.String(required=True, validate=ma.validate.OneOf(STATUSES))
     # Left out, not null, when there is none: a rejected record has no entry, and only rejected

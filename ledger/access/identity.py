@@ -18,14 +18,15 @@ from typing import Any
 
 import jwt
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 from jwt.exceptions import (
     ImmatureSignatureError,
     InvalidAudienceError,
     InvalidIssuerError,
     InvalidSignatureError,
-    InvalidTokenError,
     MissingRequiredClaimError,
     PyJWKClientError,
+    PyJWTError,
 )
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -34,6 +35,7 @@ from ledger.db.transactions import read_transaction
 from ledger.entries.tables import Person
 from ledger.errors import IdentityConfigError, IdentityTokenError
 from ledger.values.id_numbers import mask_id_number, validate_id_number
+from ledger.values.texts import parse_text
 
 # Asymmetric algorithms only; "none" and HS* are refused whatever the configuration says.
 ASYMMETRIC_ALGORITHMS = frozenset(
@@ -53,6 +55,51 @@ DEFAULT_NAME_CLAIM = "name"
 MAX_TOKEN_LENGTH = 16_384
 
 
+MAX_NAME = 100
+
+
+# An identity token says who signs in now; one that claims to stay good for longer than this is
+# refused (a provider's tokens last minutes or hours; a session lasts two hours).
+MAX_TOKEN_LIFETIME = dt.timedelta(days=1)
+
+
+_RSA_ALGORITHMS = frozenset({"RS256", "RS384", "RS512", "PS256", "PS384", "PS512"})
+
+
+_EC_ALGORITHMS = {"secp256r1": "ES256", "secp384r1": "ES384", "secp521r1": "ES512"}
+
+
+def algorithms_for_key(key: object) -> frozenset[str]:
+    """The JWS algorithms a public key can verify (RFC 7518, RFC 8037): RS*/PS* for RSA, the
+    one ES* of an EC key's curve, EdDSA for Ed25519 and Ed448; none for anything else (an HMAC
+    secret, another curve)."""
+    if isinstance(key, rsa.RSAPublicKey):
+        return _RSA_ALGORITHMS
+    if isinstance(key, ec.EllipticCurvePublicKey):
+        alg = _EC_ALGORITHMS.get(key.curve.name)
+        return frozenset({alg}) if alg else frozenset()
+    if isinstance(key, ed25519.Ed25519PublicKey | ed448.Ed448PublicKey):
+        return frozenset({"EdDSA"})
+    return frozenset()
+
+
+def _numeric_date(claims: dict[str, Any], name: str) -> int | None:
+    """A NumericDate claim (RFC 7519: a JSON number) in whole seconds, ``None`` if absent.
+
+    Raises:
+        IdentityTokenError: it is not a finite number (a text, a boolean, ``1e400``).
+    """
+    if name not in claims:
+        return None
+    value = claims[name]
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise IdentityTokenError(f"the identity token's {name} claim is not a number")
+    try:
+        return int(value)
+    except (OverflowError, ValueError):
+        raise IdentityTokenError(f"the identity token's {name} claim is not a number") from None
+
+
 @dataclass(frozen=True, slots=True)
 class IdentityConfig:
     """How to verify the identity provider's tokens (from configuration, never from a token).
@@ -68,6 +115,7 @@ class IdentityConfig:
     id_claim: str = DEFAULT_ID_CLAIM
     name_claim: str = DEFAULT_NAME_CLAIM
     leeway: dt.timedelta = field(default=dt.timedelta(seconds=30))
+    max_lifetime: dt.timedelta = MAX_TOKEN_LIFETIME
 
     def __post_init__(self) -> None:
         problems = []
@@ -122,20 +170,37 @@ class IdentityVerifier:
             assert config.public_key_pem is not None
             try:
                 self._key = serialization.load_pem_public_key(config.public_key_pem.encode())
-            except ValueError:
+            except (ValueError, TypeError):
                 raise IdentityConfigError("the identity provider's public key is not PEM") from None
+            if not algorithms_for_key(self._key) & set(config.algorithms):
+                raise IdentityConfigError(
+                    "the identity provider's public key fits none of the configured algorithms"
+                    f" ({', '.join(config.algorithms)})"
+                )
 
-    def _signing_key(self, token: str) -> Any:
+    def _signing_key(self, token: str, alg: str) -> Any:
+        """The provider's key for this token, once it is sure to fit the token's ``alg``.
+
+        Raises:
+            IdentityTokenError: no such key, or a key of another type or algorithm.
+        """
         if self._jwks is None:
-            return self._key
-        try:
-            return self._jwks.get_signing_key_from_jwt(token).key
-        except PyJWKClientError:
+            key = self._key
+        else:
+            try:
+                jwk = self._jwks.get_signing_key_from_jwt(token)
+            except PyJWKClientError:
+                raise IdentityTokenError(
+                    "the identity token's key is not among the provider's keys"
+                ) from None
+            except PyJWTError:
+                raise IdentityTokenError("the identity token is malformed") from None
+            key = jwk.key
+        if alg not in algorithms_for_key(key):
             raise IdentityTokenError(
-                "the identity token's key is not among the provider's keys"
-            ) from None
-        except InvalidTokenError:
-            raise IdentityTokenError("the identity token is malformed") from None
+                f"the identity token's algorithm ({alg}) does not fit the provider's key"
+            )
+        return key
 
     def verify(self, token: str, *, now: dt.datetime | None = None) -> Identity:
         """Verify a token and return the identity it carries.
@@ -149,38 +214,57 @@ class IdentityVerifier:
         if not isinstance(token, str) or not token or len(token) > MAX_TOKEN_LENGTH:
             raise IdentityTokenError("the identity token is malformed")
         token = token.strip()
+        if not token.isascii():
+            raise IdentityTokenError("the identity token is malformed")
         try:
             header = jwt.get_unverified_header(token)
-        except InvalidTokenError:
+        except PyJWTError:
             raise IdentityTokenError("the identity token is malformed") from None
-        if header.get("alg") not in config.algorithms:
+        alg = header.get("alg")
+        if not isinstance(alg, str) or alg not in config.algorithms:
             raise IdentityTokenError("the identity token's algorithm is not accepted")
-        claims = self._decode(token, self._signing_key(token))
-        moment = now or dt.datetime.now(dt.UTC)
-        # Expiry is checked here, against ``now``, so that tests can verify as of a moment.
-        try:
-            expires = dt.datetime.fromtimestamp(int(claims["exp"]), dt.UTC)
-        except (TypeError, ValueError, OverflowError):
-            raise IdentityTokenError("the identity token's expiry is malformed") from None
-        if moment >= expires + config.leeway:
-            raise IdentityTokenError("the identity token has expired")
+        claims = self._decode(token, self._signing_key(token, alg), alg)
+        expires = self._expiry(claims, now or dt.datetime.now(dt.UTC))
         try:
             number = validate_id_number(claims.get(config.id_claim))
         except ValueError:
             raise IdentityTokenError(
                 f"the identity token's {config.id_claim} claim is not a valid ID number"
             ) from None
-        name = claims.get(config.name_claim)
         subject = claims.get("sub")
         return Identity(
             id_number=number,
-            name=name if isinstance(name, str) else None,
+            name=_display_name(claims.get(config.name_claim)),
             subject=subject if isinstance(subject, str) else None,
             expires_at=expires,
         )
 
-    def _decode(self, token: str, key: Any) -> dict[str, Any]:
-        """The token's claims once its signature, issuer and audience check out.
+    def _expiry(self, claims: dict[str, Any], moment: dt.datetime) -> dt.datetime:
+        """When the token expires, checked against ``moment`` (tests verify as of a moment):
+        not passed, not further ahead than ``max_lifetime``, and ``iat``/``nbf`` numbers.
+
+        Raises:
+            IdentityTokenError: expired, too long-lived, or a date claim that is no number.
+        """
+        config = self.config
+        for name in ("iat", "nbf"):
+            _numeric_date(claims, name)
+        exp = _numeric_date(claims, "exp")
+        if exp is None:
+            raise IdentityTokenError("the identity token has no exp claim")
+        now = int(moment.timestamp())
+        if exp + config.leeway.total_seconds() <= now:
+            raise IdentityTokenError("the identity token has expired")
+        if exp > now + (config.max_lifetime + config.leeway).total_seconds():
+            raise IdentityTokenError(
+                "the identity token's expiry is too far ahead (an identity token may last"
+                f" at most {config.max_lifetime})"
+            )
+        return dt.datetime.fromtimestamp(exp, dt.UTC)
+
+    def _decode(self, token: str, key: Any, alg: str) -> dict[str, Any]:
+        """The token's claims once its signature (by ``alg``, which fits ``key``), issuer and
+        audience check out.
 
         Raises:
             IdentityTokenError: saying which check failed.
@@ -190,7 +274,7 @@ class IdentityVerifier:
             return jwt.decode(
                 token,
                 key,
-                algorithms=list(config.algorithms),
+                algorithms=[alg],
                 audience=config.audience,
                 issuer=config.issuer,
                 leeway=config.leeway,
@@ -206,11 +290,21 @@ class IdentityVerifier:
             raise IdentityTokenError("the identity token is not meant for this service") from None
         except ImmatureSignatureError:
             raise IdentityTokenError("the identity token is not valid yet") from None
-        except InvalidTokenError:
+        except (PyJWTError, ValueError, TypeError, OverflowError):
+            # InvalidTokenError and the rest of PyJWT's errors (a key it cannot use), and what
+            # the cryptography library raises for a signature of the wrong size or shape.
             raise IdentityTokenError("the identity token is malformed") from None
 
     def __repr__(self) -> str:
         return f"IdentityVerifier(issuer={self.config.issuer!r})"
+
+
+def _display_name(value: object) -> str | None:
+    """The name claim if it is a name we can show (one line of valid text), else none."""
+    try:
+        return parse_text(value, limit=MAX_NAME)
+    except ValueError:
+        return None
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,4 @@
-"""The access tables: API clients (keys stored hashed) and replayable responses."""
+"""The access tables: API clients (keys stored hashed), replayable responses, ended sessions."""
 
 from __future__ import annotations
 
@@ -39,3 +39,15 @@ class IdempotencyKey(Base):
     status_code: Mapped[int] = mapped_column(Integer)
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[Timestamp]
+
+
+class EndedSession(Base):
+    """A browser session signed out before its cookie expired: the cookie is refused from then
+    on, whoever holds a copy. Kept until the cookie would have expired anyway."""
+
+    __tablename__ = "ended_sessions"
+
+    # SHA-256 of the session's id: the table never holds what a cookie carries.
+    session_hash: Mapped[Sha256] = mapped_column(primary_key=True)
+    ended_at: Mapped[Timestamp]
+    expires_at: Mapped[Timestamp] = mapped_column(index=True)

@@ -57,6 +57,12 @@ DEFAULT_LIFETIME = dt.timedelta(days=90)
 ACTIVE_KEY_TTL = 5.0
 
 
+# Retiring waits until no worker can still remember the key as the active one (ACTIVE_KEY_TTL
+# from a read made before its rotation committed); this covers the rotating transaction's own
+# time and the clocks of the processes involved.
+RETIRE_MARGIN = 1.0
+
+
 class KeyStatus(enum.StrEnum):
     """Where a signing key is in its life."""
 
@@ -316,7 +322,12 @@ def rotate_key(
 
 
 def retire_key(session: Session, kid: str, *, reason: str, actor: str) -> KeyInfo:
-    """Withdraw a key from the JWKS now; tokens it signed stop verifying (``key-retired``).
+    """Withdraw a key from the JWKS now; tokens it signed stop verifying (``key-retired``) and
+    their public status is ``revoked`` (reason ``key-retired``).
+
+    Returns only once no worker anywhere can sign with the key any more: a key rotated less
+    than ``ACTIVE_KEY_TTL + RETIRE_MARGIN`` seconds ago may still be remembered as the active
+    one by another process, so the call waits out the rest of that time first.
 
     Raises:
         UnknownSigningKeyError: no such kid.
@@ -342,6 +353,11 @@ def retire_key(session: Session, kid: str, *, reason: str, actor: str) -> KeyInf
         key.retired_reason = reason
         info = _info(key, now)
     forget_active_key()
+    if info.rotated_at is not None:
+        remembered_until = info.rotated_at + dt.timedelta(seconds=ACTIVE_KEY_TTL + RETIRE_MARGIN)
+        wait = (remembered_until - _now()).total_seconds()
+        if wait > 0:
+            _sleep(wait)
     return info
 
 
@@ -386,6 +402,9 @@ _cache_lock = threading.Lock()
 _clock = time.monotonic
 
 
+_sleep = time.sleep
+
+
 def forget_active_key() -> None:
     """Drop the remembered active key (after a key change in this process)."""
     with _cache_lock:
@@ -401,9 +420,12 @@ def active_signing_key(session: Session, kek: bytes) -> LoadedKey:
     """
     kek_id = hashlib.sha256(kek).digest()
     where = (session.get_bind().engine.url.render_as_string(hide_password=True), kek_id)
+    asked_at = _clock()
     remembered = _active.get(where)
-    if remembered is not None and remembered[0] > _clock():
+    if remembered is not None and remembered[0] > asked_at:
         return remembered[1]
+    # Remembered from before the query: no process remembers a key as active for longer than
+    # ACTIVE_KEY_TTL after it stopped being so (retire_key relies on it).
     row = session.execute(
         select(SigningKey.kid, SigningKey.alg, SigningKey.private_key_sealed).where(
             SigningKey.status == KeyStatus.ACTIVE
@@ -417,5 +439,5 @@ def active_signing_key(session: Session, kek: bytes) -> LoadedKey:
         loaded = LoadedKey(kid, alg, unseal(sealed, kek, kid))
     with _cache_lock:
         _opened[(kid, kek_id)] = loaded
-        _active[where] = (_clock() + ACTIVE_KEY_TTL, loaded)
+        _active[where] = (asked_at + ACTIVE_KEY_TTL, loaded)
     return loaded

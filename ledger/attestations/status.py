@@ -19,6 +19,7 @@ from ledger.attestations.tables import (
     Attestation,
     AttestationEntry,
     AttestationEvent,
+    SigningKey,
 )
 from ledger.db.transactions import read_transaction, run_with_retries, write_transaction
 from ledger.errors import (
@@ -48,10 +49,32 @@ class AttestationEventKind(enum.StrEnum):
 # What the public status endpoint says; the detailed reason (which may quote a platform's or an
 # administrator's free text) stays in the audit trail and the filing system's view.
 PUBLIC_REASONS: dict[str, str] = {
-    AttestationState.VALID: "issued",
-    AttestationState.STALE: "an entry it counted was later reversed or superseded; re-issue it",
-    AttestationState.REVOKED: "revoked by the issuer",
+    "issued": "issued",
+    "entry-corrected": "an entry it counted was later reversed or superseded; re-issue it",
+    "revoked": "revoked by the issuer",
+    "key-retired": "the key that signed it was withdrawn by the issuer; re-issue it",
 }
+
+
+class StatusReason(enum.StrEnum):
+    """Why an attestation has its status, as a public code (``reason_code``)."""
+
+    ISSUED = "issued"
+    ENTRY_CORRECTED = "entry-corrected"  # stale: an entry it counted was reversed or superseded
+    REVOKED = "revoked"  # revoked by the issuer (R11: falsified hours)
+    KEY_RETIRED = "key-retired"  # the key that signed it was withdrawn (``cehours keys retire``)
+
+
+_REASON_OF_STATE = {
+    AttestationState.VALID: StatusReason.ISSUED,
+    AttestationState.STALE: StatusReason.ENTRY_CORRECTED,
+    AttestationState.REVOKED: StatusReason.REVOKED,
+}
+
+
+# The signing key's status that withdraws every token it signed (signing_keys.KeyStatus.RETIRED;
+# named here so that this module, which entries calls back into, needs nothing of key handling).
+_RETIRED_KEY = "retired"
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +85,7 @@ class StatusInfo:
     status: str
     reason: str
     changed_at: dt.datetime
+    reason_code: str = "issued"
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready."""
@@ -69,6 +93,7 @@ class StatusInfo:
             "jti": self.jti,
             "status": self.status,
             "reason": self.reason,
+            "reason_code": self.reason_code,
             "changed_at": self.changed_at.isoformat(),
         }
 
@@ -177,12 +202,31 @@ def revoke_attestation(session: Session, jti: str, *, reason: str, actor: str) -
     return run_with_retries(transaction)
 
 
-def _status(row: Attestation) -> StatusInfo:
-    return StatusInfo(row.jti, row.status, PUBLIC_REASONS[row.status], row.status_changed_at)
+def _status(row: Attestation, key_retired_at: dt.datetime | None = None) -> StatusInfo:
+    """The public status of ``row``; a token whose key was retired is ``revoked`` from the
+    moment of retirement (``key-retired``), unless the issuer revoked it before."""
+    if key_retired_at is not None and row.status != AttestationState.REVOKED:
+        code = StatusReason.KEY_RETIRED
+        return StatusInfo(
+            row.jti, AttestationState.REVOKED, PUBLIC_REASONS[code], key_retired_at, code
+        )
+    code = _REASON_OF_STATE[AttestationState(row.status)]
+    return StatusInfo(row.jti, row.status, PUBLIC_REASONS[code], row.status_changed_at, code)
+
+
+def _key_retired_at(session: Session, kid: str) -> dt.datetime | None:
+    """When the key ``kid`` was retired, if it was."""
+    found = session.execute(
+        select(SigningKey.status, SigningKey.retired_at).where(SigningKey.kid == kid)
+    ).first()
+    if found is None or found.status != _RETIRED_KEY:
+        return None
+    return found.retired_at or dt.datetime.now(dt.UTC)
 
 
 def get_attestation_status(session: Session, jti: str) -> StatusInfo:
-    """The public status of an attestation: valid, stale or revoked, why, and since when.
+    """The public status of an attestation: valid, stale or revoked, why (``reason_code``:
+    issued, entry-corrected, revoked, key-retired), and since when.
 
     Raises:
         UnknownAttestationError: no such jti.
@@ -191,7 +235,7 @@ def get_attestation_status(session: Session, jti: str) -> StatusInfo:
         row = session.get(Attestation, jti)
         if row is None:
             raise UnknownAttestationError("no attestation with this jti")
-        return _status(row)
+        return _status(row, _key_retired_at(session, row.kid))
 
 
 def get_attestation(session: Session, jti: str) -> AttestationInfo:
@@ -204,6 +248,8 @@ def get_attestation(session: Session, jti: str) -> AttestationInfo:
         row = session.get(Attestation, jti)
         if row is None:
             raise UnknownAttestationError("no attestation with this jti")
+        status = _status(row, _key_retired_at(session, row.kid))
+        retired = status.reason_code == StatusReason.KEY_RETIRED
         return AttestationInfo(
             jti=row.jti,
             person_id=row.person_id,
@@ -213,9 +259,9 @@ def get_attestation(session: Session, jti: str) -> AttestationInfo:
             profile_version=row.profile_version,
             as_of=row.as_of,
             application_ref=row.application_ref,
-            status=row.status,
-            status_reason=row.status_reason,
-            status_changed_at=row.status_changed_at,
+            status=status.status,
+            status_reason=status.reason if retired else row.status_reason,
+            status_changed_at=status.changed_at,
             issued_by=row.issued_by,
             issued_at=row.issued_at,
             expires_at=row.expires_at,

@@ -274,7 +274,7 @@ def _check_times(
         exp = int(claims["exp"])
         nbf = int(claims["nbf"])
         int(claims["iat"])
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: an infinite time
         return VerificationCode.MALFORMED
     stamp = now.timestamp()
     slack = leeway.total_seconds()

@@ -47,6 +47,7 @@ from ledger.entries.storage import (
 from ledger.entries.tables import Entry, Record, RecordStatus, Source
 from ledger.errors import UnknownSourceError, ValidationError
 from ledger.values.dates import today_in_business_tz
+from ledger.values.texts import unicode_problem
 
 MAX_BATCH = 1000
 SUPERSEDE_REASON = "superseded by corrected record"
@@ -175,9 +176,9 @@ def submit(
             batch.append(Submitted(parse_record(raw, today=today), None, wants))
         except ValidationError as exc:
             ext = raw.get("external_id") if isinstance(raw, Mapping) else None
-            rejected = RecordResult(
-                ext if isinstance(ext, str) else None, Status.REJECTED, errors=exc.errors
-            )
+            # An id that is not valid text cannot be given back as it came (nor encoded).
+            echoed = ext if isinstance(ext, str) and unicode_problem(ext) is None else None
+            rejected = RecordResult(echoed, Status.REJECTED, errors=exc.errors)
             batch.append(Submitted(None, rejected, wants))
     return batch
 

@@ -16,7 +16,7 @@ from ledger.values.categories import Category, parse_category
 from ledger.values.dates import parse_completed_on
 from ledger.values.hours import parse_hours
 from ledger.values.id_numbers import validate_id_number
-from ledger.values.texts import CONTROL_CHARACTERS, parse_text
+from ledger.values.texts import UNFIT_IN_LINE, parse_text, printable
 
 MAX_EXTERNAL_ID = 128
 
@@ -182,7 +182,7 @@ def _parse_plain(raw: dict[str, Any], today: dt.date | None) -> RecordIn | None:
     ):
         return None
     course = _plain_course(raw.get("course"))
-    if course is None or CONTROL_CHARACTERS.search("".join((external_id, name, *course.values()))):
+    if course is None or UNFIT_IN_LINE.search("".join((external_id, name, *course.values()))):
         return None
     try:
         completed_on = parse_completed_on(day_raw, today=today)
@@ -241,7 +241,7 @@ def _parse_checked(raw: object, *, today: dt.date | None) -> RecordIn:
     known = {*required, "course", "supersede"}
     for key in raw:
         if key not in known:
-            errors.setdefault(str(key)[:64], []).append("is not a known field")
+            errors.setdefault(printable(str(key)[:64]), []).append("is not a known field")
 
     external_id = _text(raw.get("external_id"), "external_id", MAX_EXTERNAL_ID, errors)
     name = _text(raw.get("name"), "name", MAX_NAME, errors) if "name" not in errors else None
@@ -288,7 +288,9 @@ def _checked_course(raw_course: object, errors: dict[str, list[str]]) -> dict[st
         return course
     for key in raw_course:
         if key not in COURSE_LIMITS:
-            errors.setdefault(f"course.{str(key)[:64]}", []).append("is not a known field")
+            errors.setdefault(f"course.{printable(str(key)[:64])}", []).append(
+                "is not a known field"
+            )
     for key, limit in COURSE_LIMITS.items():
         if raw_course.get(key) is not None:
             course[key] = _text(raw_course[key], f"course.{key}", limit, errors)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from zoneinfo import ZoneInfo
 
 BUSINESS_TZ = ZoneInfo("Asia/Shanghai")
@@ -19,6 +20,20 @@ LATEST_YEAR = 2100
 EARLIEST_COMPLETION = dt.date(EARLIEST_YEAR, 1, 1)
 
 
+# The one written form of a date: ``date.fromisoformat`` also takes ``20240501``, week dates
+# (``2024-W18-3``) and other scripts' digits, none of which is the contract's ``YYYY-MM-DD``.
+DATE_TEXT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)
+
+
+def _date_text(value: object) -> dt.date | None:
+    if not isinstance(value, str) or not DATE_TEXT.fullmatch(value):
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        return None
+
+
 def today_in_business_tz(now: dt.datetime | None = None) -> dt.date:
     """Return today's date in Asia/Shanghai (the year of a record is decided there)."""
     now = now or dt.datetime.now(dt.UTC)
@@ -33,12 +48,14 @@ def parse_date(value: object) -> dt.date:
     Raises:
         ValueError: it is neither.
     """
+    if isinstance(value, dt.datetime):
+        raise ValueError("must be a date YYYY-MM-DD")
     if isinstance(value, dt.date):
         return value
-    try:
-        return dt.date.fromisoformat(str(value))
-    except ValueError:
-        raise ValueError("must be a date YYYY-MM-DD") from None
+    day = _date_text(value)
+    if day is None:
+        raise ValueError("must be a date YYYY-MM-DD")
+    return day
 
 
 def parse_as_of(value: object) -> dt.date:
@@ -54,9 +71,11 @@ def parse_as_of(value: object) -> dt.date:
 
 
 def parse_completed_on(value: object, *, today: dt.date | None = None) -> dt.date:
-    """Parse a completion date (``YYYY-MM-DD`` or an ISO datetime, converted to Asia/Shanghai).
+    """Parse a completion date: the text ``YYYY-MM-DD``, a date, or a datetime (converted to
+    Asia/Shanghai; a naive one is taken as Asia/Shanghai time). Other texts, ISO datetimes
+    among them, are import and sync's to map first (``importers.mapping``).
 
-    A naive datetime is taken as Asia/Shanghai time. Dates in the future or before 1990 are refused.
+    Dates in the future or before 1990 are refused.
 
     Raises:
         ValueError: with a human-readable reason.
@@ -67,18 +86,11 @@ def parse_completed_on(value: object, *, today: dt.date | None = None) -> dt.dat
         day = (moment if moment.tzinfo is None else moment.astimezone(BUSINESS_TZ)).date()
     elif isinstance(value, dt.date):
         day = value
-    elif isinstance(value, str) and 0 < len(value.strip()) <= 40:
-        text = value.strip()
-        try:
-            if len(text) == 10:
-                day = dt.date.fromisoformat(text)
-            else:
-                moment = dt.datetime.fromisoformat(text)
-                day = (moment if moment.tzinfo is None else moment.astimezone(BUSINESS_TZ)).date()
-        except ValueError:
-            raise ValueError("completed_on must be a date YYYY-MM-DD") from None
     else:
-        raise ValueError("completed_on must be a date YYYY-MM-DD")
+        parsed = _date_text(value)
+        if parsed is None:
+            raise ValueError("completed_on must be a date YYYY-MM-DD")
+        day = parsed
     if day > today:
         raise ValueError("completed_on is in the future")
     if day < EARLIEST_COMPLETION:

@@ -7,7 +7,8 @@ never binary floats; each has its own parser here, with its own range and messag
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+import re
+from decimal import Decimal
 
 MAX_HOURS_PER_RECORD = Decimal("200")
 
@@ -24,49 +25,56 @@ _NOT_A_NUMBER = 'hours must be a decimal number such as "1.5"'
 _NOT_RULE_HOURS = 'must be hours such as 90 or "18.5"'
 
 
+# The one written form of hours: ASCII digits, optionally a point and decimals (the one-place
+# rule is checked after, with its own message). Python's Decimal() and int() also take "1_0",
+# exponents, spaces, signs and the digits of every script: none of those is hours.
+HOURS_TEXT = re.compile(r"[0-9]{1,12}(?:\.[0-9]{1,12})?", re.ASCII)
+
+
 def _exact(value: object) -> Decimal | None:
     """The decimal an integer, a Decimal or a decimal text stands for; ``None`` for anything
-    else, booleans and binary floats included."""
+    else, booleans and binary floats included.
+
+    A text must be written as :data:`HOURS_TEXT`; a ``Decimal`` (a JSON number, a spreadsheet's
+    cell) must print so, which refuses exponents (``1E+1``), NaN and infinities.
+    """
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
         return Decimal(value)
     if isinstance(value, Decimal):
-        return value
+        return value if HOURS_TEXT.fullmatch(str(value).lstrip("-")) else None
     if isinstance(value, str):
-        try:
-            return Decimal(value)
-        except InvalidOperation:
-            return None
+        return Decimal(value) if HOURS_TEXT.fullmatch(value) else None
     return None
 
 
 def _one_place(hours: Decimal, message: str) -> Decimal:
-    one_place = hours.quantize(ONE_PLACE)
-    if one_place != hours:
+    # As written: "2.50" has two places even though it equals 2.5.
+    exponent = hours.as_tuple().exponent
+    if not isinstance(exponent, int) or exponent < -1:
         raise ValueError(message)
-    return one_place
+    return hours.quantize(ONE_PLACE)
 
 
 def parse_hours(value: object) -> Decimal:
     """Parse a record's hours: a decimal > 0, at most one decimal place, at most 200.
 
-    Binary floats are refused so that no rounding can ever creep in.
+    Binary floats are refused so that no rounding can ever creep in; a text must be ASCII
+    digits with at most one decimal (``"12"``, ``"1.5"``) and nothing else: no spaces, signs,
+    exponents, ``_`` separators or other scripts' digits. Import and sync map other forms first
+    (``importers.mapping``).
 
     Raises:
         ValueError: with a human-readable reason.
     """
     if isinstance(value, bool | float):
         raise ValueError("hours must be a decimal string or an integer, not a binary float")
-    if isinstance(value, str):
-        value = value.strip()
-        if not value or len(value) > 12:
-            raise ValueError(_NOT_A_NUMBER)
+    if isinstance(value, str) and value.startswith("-") and HOURS_TEXT.fullmatch(value[1:]):
+        raise ValueError("hours must be greater than 0")
     hours = _exact(value)
     if hours is None:
         raise ValueError(_NOT_A_NUMBER)
-    if not hours.is_finite():
-        raise ValueError("hours must be a finite number")
     if hours <= 0:
         raise ValueError("hours must be greater than 0")
     if hours > MAX_HOURS_PER_RECORD:
@@ -82,8 +90,10 @@ def parse_rule_hours(value: object) -> Decimal:
     Raises:
         ValueError: with a human-readable reason.
     """
+    if isinstance(value, str) and value.startswith("-") and HOURS_TEXT.fullmatch(value[1:]):
+        raise ValueError(f"must be between 0 and {MAX_RULE_HOURS}")
     hours = _exact(value)
-    if hours is None or not hours.is_finite():
+    if hours is None:
         raise ValueError(_NOT_RULE_HOURS)
     if hours < 0 or hours > MAX_RULE_HOURS:
         raise ValueError(f"must be between 0 and {MAX_RULE_HOURS}")

@@ -13,7 +13,7 @@ _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK_CHARS = "10X98765432"
 
 
-_SHAPE = re.compile(r"[1-9]\d{16}[\dX]")
+_SHAPE = re.compile(r"[1-9][0-9]{16}[0-9X]", re.ASCII)
 
 
 def check_character(first17: str) -> str:

@@ -121,6 +121,22 @@ def test_signing_out_ends_the_session(site: Site) -> None:
     assert api.status_code == 401
 
 
+def test_a_session_cookie_copied_before_sign_out_stops_working_at_once(site: Site) -> None:
+    browser = site.signed_in()
+    copy = requests.Session()
+    copy.cookies.update(browser.cookies)
+    assert copy.get(f"{site.base}/v1/me/transcript", timeout=10).status_code == 200
+    page = browser.get(f"{site.base}/me", timeout=10)
+    browser.post(f"{site.base}/sign-out", data={"csrf_token": csrf(page.text)}, timeout=10)
+    # The copy still holds a cookie whose signature and expiry are good: the server refuses it.
+    assert copy.get(f"{site.base}/v1/me/transcript", timeout=10).status_code == 401
+    assert copy.get(f"{site.base}/me", allow_redirects=False, timeout=10).status_code == 303
+    # Signing in again is a new session, which works; the ended one stays ended.
+    again = site.signed_in()
+    assert again.get(f"{site.base}/v1/me/transcript", timeout=10).status_code == 200
+    assert copy.get(f"{site.base}/v1/me/transcript", timeout=10).status_code == 401
+
+
 def test_the_compliance_page_shows_each_rule_and_its_shortfall(site: Site) -> None:
     browser = site.signed_in()
     page = browser.get(

@@ -12,7 +12,8 @@ from pathlib import Path
 import jwt
 import pytest
 import requests
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from tests.e2e.pages.site import ME, Site, running_site
 
@@ -129,3 +130,84 @@ def test_tokens_the_provider_did_not_issue_for_us_are_refused(
     )
     assert answer.status_code == 401, answer.text
     assert ME not in answer.text
+
+
+@pytest.fixture
+def two_key_types(
+    provider: tuple[FakeProvider, str],
+    sqlite_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[tuple[Site, ec.EllipticCurvePrivateKey]]:
+    """The provider publishes an RSA key (k1) and an EC P-256 key (ec1); all three algorithm
+    families are configured."""
+    fake, url = provider
+    ec_key = ec.generate_private_key(ec.SECP256R1())
+    ec_jwk = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(ec_key.public_key()))
+    fake.jwks["keys"].append({**ec_jwk, "kid": "ec1", "use": "sig"})
+    with running_site(
+        sqlite_url,
+        tmp_path / "var",
+        monkeypatch,
+        DEV_IDP=False,
+        IDP_ISSUER=ISSUER,
+        IDP_AUDIENCE=AUDIENCE,
+        IDP_JWKS_URL=url,
+        IDP_ALGORITHMS="RS256,ES256,EdDSA",
+        IDP_ID_CLAIM="sfzh",
+        IDP_NAME_CLAIM="xm",
+    ) as site:
+        yield site, ec_key
+
+
+def _claims(**overrides: object) -> dict[str, object]:
+    now = int(dt.datetime.now(dt.UTC).timestamp())
+    return {"iss": ISSUER, "aud": AUDIENCE, "iat": now, "exp": now + 300, "sfzh": ME, **overrides}
+
+
+@pytest.mark.parametrize(
+    ("case", "reason"),
+    [
+        ("ES256 naming the RSA key", "algorithm (ES256) does not fit"),
+        ("RS256 naming the EC key", "algorithm (RS256) does not fit"),
+        ("EdDSA naming the EC key", "algorithm (EdDSA) does not fit"),
+        ("exp in the year 3000", "too far ahead"),
+        ("exp as text", "exp claim is not a number"),
+    ],
+)
+def test_tokens_that_do_not_fit_the_named_key_or_claim_too_much_are_401_with_the_reason(
+    two_key_types: tuple[Site, ec.EllipticCurvePrivateKey],
+    provider: tuple[FakeProvider, str],
+    case: str,
+    reason: str,
+) -> None:
+    site, ec_key = two_key_types
+    fake, _ = provider
+    token = {
+        "ES256 naming the RSA key": lambda: jwt.encode(
+            _claims(), ec_key, algorithm="ES256", headers={"kid": "k1"}
+        ),
+        "RS256 naming the EC key": lambda: jwt.encode(
+            _claims(), fake.key, algorithm="RS256", headers={"kid": "ec1"}
+        ),
+        "EdDSA naming the EC key": lambda: jwt.encode(
+            _claims(), Ed25519PrivateKey.generate(), algorithm="EdDSA", headers={"kid": "ec1"}
+        ),
+        "exp in the year 3000": lambda: jwt.encode(
+            _claims(exp=32503680000), ec_key, algorithm="ES256", headers={"kid": "ec1"}
+        ),
+        "exp as text": lambda: jwt.encode(
+            _claims(exp="4102444800"), ec_key, algorithm="ES256", headers={"kid": "ec1"}
+        ),
+    }[case]()
+    answer = requests.get(
+        f"{site.base}/v1/me/transcript", headers={"Authorization": f"Bearer {token}"}, timeout=10
+    )
+    assert answer.status_code == 401, answer.text
+    assert answer.headers["Content-Type"] == "application/problem+json"
+    assert reason in answer.json()["detail"]
+    good = jwt.encode(_claims(), ec_key, algorithm="ES256", headers={"kid": "ec1"})
+    mine = requests.get(
+        f"{site.base}/v1/me/transcript", headers={"Authorization": f"Bearer {good}"}, timeout=10
+    )
+    assert mine.status_code == 200, mine.text

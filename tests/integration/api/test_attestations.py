@@ -196,3 +196,44 @@ def test_the_jwk_set_is_served_as_such_with_an_etag_that_names_its_keys(
     again = http.get("/.well-known/jwks.json", headers={"If-None-Match": second.headers["ETag"]})
     assert again.status_code == 304
     assert again.headers["Cache-Control"] == "public, max-age=300"
+
+
+def test_every_token_of_a_retired_key_stops_answering_valid_on_the_status_and_the_page(
+    http: FlaskClient,
+    keys: dict[str, str],
+    app_session: Session,
+    kek: bytes,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(signing_keys, "_sleep", lambda seconds: None)
+    old = signing_keys.create_key(app_session, kek, actor="ops")
+    push(http, keys["platform"], record("k", hours="95", completed_on="2024-05-01"))
+    asked = {"id_number": id_number(1), "profile": "quzhou-annual-90", "as_of": "2024-12-31"}
+    signed = http.post("/v1/attestations", json=asked, headers=auth(keys["filing"])).json
+    rotated = http.post("/v1/attestations", json=asked, headers=auth(keys["filing"])).json
+    assert signed is not None
+    assert rotated is not None
+    signing_keys.rotate_key(app_session, kek, actor="ops")
+    fresh = http.post("/v1/attestations", json=asked, headers=auth(keys["filing"])).json
+    assert fresh is not None
+    # Ordinary rotation: tokens of the old key stay valid.
+    assert http.get(f"/v1/attestations/{signed['jti']}/status").json["status"] == "valid"
+
+    retired = signing_keys.retire_key(app_session, old.kid, reason="laptop stolen", actor="ops")
+
+    for jti in (signed["jti"], rotated["jti"]):
+        status = http.get(f"/v1/attestations/{jti}/status").json
+        assert status["status"] == "revoked"
+        assert status["reason_code"] == "key-retired"
+        assert status["changed_at"] == retired.retired_at.isoformat()
+        assert "laptop" not in str(status)  # the operator's reason stays in the key's history
+        page = http.get(f"/verify/{jti}")
+        assert page.status_code == 200
+        assert 'data-reason="key-retired"' in page.get_data(as_text=True)
+        assert 'data-status="valid"' not in page.get_data(as_text=True)
+        shown = http.get(f"/v1/attestations/{jti}", headers=auth(keys["filing"])).json
+        assert (shown["status"], shown["status_changed_at"]) == (
+            "revoked",
+            retired.retired_at.isoformat(),
+        )
+    assert http.get(f"/v1/attestations/{fresh['jti']}/status").json["reason_code"] == "issued"

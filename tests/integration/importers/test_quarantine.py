@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 from importers.runner import sync_source
 from ledger.sync.quarantine import list_quarantine
 from ledger.sync.runs import get_sync_status
+from ledger.values.texts import NOT_UNICODE
 from tests.factories import id_number
 from tests.integration.importers.fake_platform import FakePlatform
 from tests.integration.importers.helpers import assert_ledger_matches, platform_record
@@ -94,3 +95,26 @@ def test_a_record_without_an_id_is_quarantined_under_a_digest_of_its_content(
     (item,) = list_quarantine(session, cursor_source)
     assert item.record_key.startswith("sha256:")
     assert "external_id" in item.reason
+
+
+def test_records_with_text_that_is_not_unicode_are_quarantined_and_the_page_goes_on(
+    session: Session, cursor_platform: FakePlatform, cursor_source: str
+) -> None:
+    # A platform's JSON may carry a lone surrogate ("\ud800") or a NUL; neither can be stored as
+    # it is (PostgreSQL refuses both), yet the payload is kept, escaped, and the rest committed.
+    cursor_platform.put("JL00003", xm="张\ud800")
+    cursor_platform.put("JL00005", kcmc="课程\x00名")
+    cursor_platform.put("JL00006", jlid="JL00006\udfff")
+
+    run = sync_source(session, cursor_source)
+
+    assert run.status == "succeeded", run.error
+    assert run.rejected == 3
+    held = {q.record_key: q for q in list_quarantine(session, cursor_source)}
+    assert set(held) == {"JL00003", "JL00005", "JL00006\\udfff"}
+    assert held["JL00003"].reason == {"name": [NOT_UNICODE]}
+    assert held["JL00003"].payload["xm"] == "张\\ud800"
+    assert held["JL00005"].payload["kcmc"] == "课程\\x00名"
+    assert "course.title" in held["JL00005"].reason
+    assert held["JL00006\\udfff"].external_id == "JL00006\\udfff"
+    assert_ledger_matches(session, cursor_platform, skip={"JL00003", "JL00005", "JL00006"})

@@ -13,6 +13,7 @@ STATUS = {
     "jti": "j-1",
     "status": "valid",
     "reason": "issued",
+    "reason_code": "issued",
     "changed_at": "2024-05-01T08:30:00+00:00",
 }
 RUN = {

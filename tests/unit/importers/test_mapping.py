@@ -77,6 +77,12 @@ def test_a_missing_field_becomes_none_not_a_guess() -> None:
         ("2024/5/1", dt.date(2024, 5, 1)),
         ("2024年5月1日", dt.date(2024, 5, 1)),
         ("2024-05-01 10:30:00", dt.date(2024, 5, 1)),
+        # An ISO 8601 time is on the day it falls on in Asia/Shanghai (the push API takes
+        # YYYY-MM-DD only, so the mapping step does this for a platform that sends times).
+        ("2020-12-31T17:30:00Z", dt.date(2021, 1, 1)),
+        ("2020-12-31T15:30:00+00:00", dt.date(2020, 12, 31)),
+        ("2020-12-31T23:59:00", dt.date(2020, 12, 31)),
+        ("2020-12-31T99:00:00", "2020-12-31T99:00:00"),
         (dt.datetime(2024, 5, 1, 9), dt.date(2024, 5, 1)),
         ("20241301", "20241301"),
         ("yesterday", "yesterday"),
@@ -92,6 +98,7 @@ def test_a_spreadsheet_float_becomes_the_decimal_that_was_typed() -> None:
     assert map_hours(1.5) == Decimal("1.5")
     assert map_hours(0.1 + 0.2) == Decimal("0.30000000000000004")
     assert map_hours("2") == "2"
+    assert map_hours(" 2.5 ") == "2.5"  # a text cell's spaces go; the rest is the ledger's
 
 
 def test_the_services_own_chinese_labels_and_older_platform_labels_map_to_the_keys() -> None:

@@ -107,7 +107,7 @@ def test_issuance_is_recorded_and_fetchable(
     events = list_attestation_events(session, issued.jti)
     assert [(e["event"], e["actor"]) for e in events] == [("issued", "filing@test")]
     status = get_attestation_status(session, issued.jti).to_dict()
-    assert set(status) == {"jti", "status", "reason", "changed_at"}
+    assert set(status) == {"jti", "status", "reason", "reason_code", "changed_at"}
     assert status["status"] == "valid"
 
 

@@ -15,6 +15,13 @@ from ledger.attestations import jose, key_encryption, signing_keys, tables
 from ledger.errors import SigningKeyError, UnknownSigningKeyError, ValidationError
 
 
+@pytest.fixture(autouse=True)
+def _no_waiting_for_other_workers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Retiring a just-rotated key waits for other workers' caches; these tests have none.
+    (The wait itself is held by test_retiring_returns_only_once_no_worker_can_still_sign...)"""
+    monkeypatch.setattr(signing_keys, "_sleep", lambda seconds: None)
+
+
 def test_first_key_is_active_and_published(session: Session, kek: bytes) -> None:
     key = signing_keys.create_key(session, kek, actor="ops@test")
     assert key.status == signing_keys.KeyStatus.ACTIVE
@@ -199,3 +206,51 @@ def test_signing_keys_are_never_deleted(session: Session, kek: bytes, engine: sa
     ):
         conn.exec_driver_sql("UPDATE signing_keys SET kid = 'other'")
     assert [k.kid for k in signing_keys.list_keys(session)] == [key.kid]
+
+
+def test_retiring_returns_only_once_no_worker_can_still_sign_with_the_key(
+    session: Session, kek: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A worker remembers the active key for ACTIVE_KEY_TTL. The operator rotates and retires
+    # at once (a compromise): by the time `retire` returns, the worker must have let it go.
+    now = [1000.0]
+    waited: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        waited.append(seconds)
+        now[0] += seconds
+
+    monkeypatch.setattr(signing_keys, "_clock", lambda: now[0])
+    monkeypatch.setattr(signing_keys, "_sleep", sleep)
+    compromised = signing_keys.create_key(session, kek, actor="ops")
+
+    def worker_signs_with() -> str:
+        with session.begin():
+            return signing_keys.active_signing_key(session, kek).kid
+
+    assert worker_signs_with() == compromised.kid
+    # The rotation and retirement happen in another process: this one is not told.
+    monkeypatch.setattr(signing_keys, "forget_active_key", lambda: None)
+    replacement, _ = signing_keys.rotate_key(session, kek, actor="ops")
+    assert worker_signs_with() == compromised.kid  # remembered, as rotation allows
+    signing_keys.retire_key(session, compromised.kid, reason="key leaked", actor="ops")
+    assert len(waited) == 1
+    assert (
+        signing_keys.ACTIVE_KEY_TTL
+        < waited[0]
+        <= (signing_keys.ACTIVE_KEY_TTL + signing_keys.RETIRE_MARGIN)
+    )
+    assert worker_signs_with() == replacement.kid
+
+
+def test_retiring_a_key_rotated_long_ago_does_not_wait(
+    session: Session, kek: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    waited: list[float] = []
+    monkeypatch.setattr(signing_keys, "_sleep", waited.append)
+    old = signing_keys.create_key(session, kek, actor="ops")
+    signing_keys.rotate_key(session, kek, actor="ops")
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=signing_keys.ACTIVE_KEY_TTL + 2)
+    monkeypatch.setattr(signing_keys, "_now", lambda: later)
+    signing_keys.retire_key(session, old.kid, reason="old", actor="ops")
+    assert waited == []

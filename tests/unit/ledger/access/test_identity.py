@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 
 import jwt
 import pytest
 from click.testing import CliRunner
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from api.cli import main
 from ledger.access.dev_identity import DEV_AUDIENCE, DEV_ISSUER, DevIdentityProvider
@@ -21,7 +24,7 @@ from tests.factories import id_number
 NUMBER = id_number(1)
 
 
-def _pem(key: ec.EllipticCurvePrivateKey | Ed25519PrivateKey) -> str:
+def _pem(key: ec.EllipticCurvePrivateKey | Ed25519PrivateKey | rsa.RSAPrivateKey) -> str:
     return (
         key.public_key()
         .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
@@ -204,3 +207,194 @@ def test_cehours_dev_idp_mints_a_token_the_dev_configuration_accepts(
     assert result.exit_code == 0, result.output
     verifier = IdentityVerifier(DevIdentityProvider.from_directory(tmp_path).config())
     assert verifier.verify(result.output.strip()).name == "张三"
+
+
+# ---- tokens that do not fit the key, and extreme claims: a reason, never a crash ----------
+
+
+def _b64(data: bytes) -> str:
+    return jwt.utils.base64url_encode(data).decode()
+
+
+def _signed(key: Ed25519PrivateKey, header: object, claims: object) -> str:
+    """A JWS whose header and claims are exactly what is given (any JSON, NaN and Infinity
+    included), with a genuine Ed25519 signature by ``key``."""
+    signing_input = ".".join(
+        _b64(json.dumps(part, allow_nan=True).encode()) for part in (header, claims)
+    )
+    return f"{signing_input}.{_b64(key.sign(signing_input.encode()))}"
+
+
+def _rsa_config() -> tuple[rsa.RSAPrivateKey, IdentityConfig]:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    config = IdentityConfig(
+        issuer=DEV_ISSUER,
+        audience=DEV_AUDIENCE,
+        public_key_pem=_pem(key),  # default algorithms
+    )
+    return key, config
+
+
+@pytest.mark.parametrize("alg", ["ES256", "EdDSA", "PS256"])
+def test_a_token_of_another_algorithm_family_than_the_key_is_refused_by_name(alg: str) -> None:
+    # The configuration allows RS256, ES256 and EdDSA; the provider's key is RSA. An ES256 or
+    # EdDSA token cannot have been signed by it (PyJWT used to crash on the mismatch: a 500).
+    key, config = _rsa_config()
+    config = IdentityConfig(
+        issuer=config.issuer,
+        audience=config.audience,
+        algorithms=("RS256", "ES256", "EdDSA", "PS256"),
+        public_key_pem=config.public_key_pem,
+    )
+    header = {"alg": alg, "typ": "JWT"}
+    token = _signed(Ed25519PrivateKey.generate(), header, _claims())
+    if alg == "PS256":  # of the key's family: it is only the signature that is wrong
+        with pytest.raises(IdentityTokenError, match=r"signature|malformed"):
+            IdentityVerifier(config).verify(token)
+        return
+    with pytest.raises(IdentityTokenError, match=rf"algorithm \({alg}\) does not fit"):
+        IdentityVerifier(config).verify(token)
+    assert IdentityVerifier(config).verify(jwt.encode(_claims(), key, algorithm="RS256"))
+
+
+def test_an_ed25519_provider_refuses_rs256_tokens_even_if_rs256_is_configured() -> None:
+    key = Ed25519PrivateKey.generate()
+    config = IdentityConfig(
+        issuer=DEV_ISSUER,
+        audience=DEV_AUDIENCE,
+        algorithms=("RS256", "EdDSA"),
+        public_key_pem=_pem(key),
+    )
+    token = _signed(key, {"alg": "RS256"}, _claims())
+    with pytest.raises(IdentityTokenError, match=r"algorithm \(RS256\) does not fit"):
+        IdentityVerifier(config).verify(token)
+
+
+def test_a_key_that_fits_no_configured_algorithm_is_a_configuration_error() -> None:
+    config = IdentityConfig(
+        issuer="i",
+        audience="a",
+        algorithms=("RS256",),
+        public_key_pem=_pem(Ed25519PrivateKey.generate()),
+    )
+    with pytest.raises(IdentityConfigError, match="fits none of the configured algorithms"):
+        IdentityVerifier(config)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"exp": 10**12}, "too far ahead"),  # the year 33658
+        ({"exp": 253402300799}, "too far ahead"),  # 9999-12-31 (+ leeway overflowed: a 500)
+        ({"exp": 10**30}, "too far ahead"),
+        ({"exp": float("inf")}, "exp claim is not a number"),
+        ({"exp": float("nan")}, "exp claim is not a number"),
+        ({"exp": "4102444800"}, "exp claim is not a number"),
+        ({"exp": True}, "exp claim is not a number"),
+        ({"exp": [1]}, "exp claim is not a number"),
+        ({"iat": 10**30}, "not valid yet"),
+        ({"iat": float("inf")}, "malformed"),
+        ({"iat": "now"}, "malformed"),
+        ({"iat": "1700000000"}, "iat claim is not a number"),
+        ({"nbf": 10**30}, "not valid yet"),
+        ({"nbf": float("-inf")}, "malformed"),
+        ({"nbf": {"a": 1}}, "malformed"),
+        ({"aud": ["x", 1]}, "not meant for this service"),
+        ({"iss": 12}, "another issuer"),
+        ({"id_number": 110105194912310021}, "not a valid ID number"),
+        ({"id_number": "\ud800" * 18}, "not a valid ID number"),
+    ],
+)
+def test_tokens_with_extreme_claims_are_refused_with_a_reason(
+    overrides: dict[str, object], message: str
+) -> None:
+    key = Ed25519PrivateKey.generate()
+    config = IdentityConfig(
+        issuer=DEV_ISSUER, audience=DEV_AUDIENCE, algorithms=("EdDSA",), public_key_pem=_pem(key)
+    )
+    token = _signed(key, {"alg": "EdDSA"}, _claims(**overrides))
+    with pytest.raises(IdentityTokenError, match=message):
+        IdentityVerifier(config).verify(token)
+
+
+def test_a_name_claim_that_is_not_a_showable_name_is_left_out() -> None:
+    key = Ed25519PrivateKey.generate()
+    config = IdentityConfig(
+        issuer=DEV_ISSUER, audience=DEV_AUDIENCE, algorithms=("EdDSA",), public_key_pem=_pem(key)
+    )
+    for name in ("\ud800", "a\nb", "x" * 101, 12):
+        token = _signed(key, {"alg": "EdDSA"}, _claims(name=name))
+        assert IdentityVerifier(config).verify(token).name is None
+
+
+_JSON = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | st.text(st.characters(exclude_categories=()), max_size=20),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+
+
+@settings(max_examples=300, deadline=None, database=None)
+@given(
+    header=st.fixed_dictionaries(
+        {},
+        optional={
+            "alg": st.sampled_from(["EdDSA", "RS256", "ES256", "HS256", "none"]) | _JSON,
+            "kid": _JSON,
+            "typ": _JSON,
+            "crit": _JSON,
+        },
+    )
+    | _JSON,
+    claims=st.fixed_dictionaries(
+        {},
+        optional={name: _JSON | st.just(value) for name, value in _claims().items()},
+    )
+    | _JSON,
+)
+def test_any_signed_header_and_claims_give_an_identity_or_a_reason(
+    header: object, claims: object
+) -> None:
+    key = Ed25519PrivateKey.generate()
+    config = IdentityConfig(
+        issuer=DEV_ISSUER,
+        audience=DEV_AUDIENCE,
+        algorithms=("EdDSA", "RS256", "ES256"),
+        public_key_pem=_pem(key),
+    )
+    verifier = IdentityVerifier(config)
+    outcome: object
+    try:
+        outcome = verifier.verify(_signed(key, header, claims))
+    except IdentityTokenError as exc:
+        outcome = str(exc)
+    # Either an identity, or a refusal that says why (never another exception: a 500).
+    assert not isinstance(outcome, str) or outcome.startswith("the identity token")
+
+
+_VERIFIER = IdentityVerifier(
+    IdentityConfig(
+        issuer=DEV_ISSUER,
+        audience=DEV_AUDIENCE,
+        algorithms=("EdDSA",),
+        public_key_pem=_pem(Ed25519PrivateKey.generate()),
+    )
+)
+
+
+@settings(max_examples=300, deadline=None, database=None)
+@given(
+    token=st.text(st.characters(exclude_categories=()), max_size=200)
+    | st.from_regex(
+        r"[A-Za-z0-9_\-]{0,40}\.[A-Za-z0-9_\-]{0,40}\.[A-Za-z0-9_\-]{0,40}", fullmatch=True
+    )
+)
+def test_any_text_as_a_token_is_refused_with_a_reason(token: str) -> None:
+    with pytest.raises(IdentityTokenError):
+        _VERIFIER.verify(token)

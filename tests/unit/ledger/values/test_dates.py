@@ -39,9 +39,31 @@ def test_an_evaluation_is_as_of_a_date_from_1990_on() -> None:
 
 def test_completion_year_is_decided_in_asia_shanghai() -> None:
     # 2020-12-31 17:30 UTC is 2021-01-01 01:30 in Beijing: a 2021 completion.
-    assert parse_completed_on("2020-12-31T17:30:00Z", today=TODAY) == dt.date(2021, 1, 1)
-    assert parse_completed_on("2020-12-31T15:30:00+00:00", today=TODAY) == dt.date(2020, 12, 31)
-    assert parse_completed_on("2020-12-31T23:59:00", today=TODAY) == dt.date(2020, 12, 31)
+    late = dt.datetime(2020, 12, 31, 17, 30, tzinfo=dt.UTC)
+    assert parse_completed_on(late, today=TODAY) == dt.date(2021, 1, 1)
+    earlier = dt.datetime(2020, 12, 31, 15, 30, tzinfo=dt.UTC)
+    assert parse_completed_on(earlier, today=TODAY) == dt.date(2020, 12, 31)
+    assert parse_completed_on(dt.datetime(2020, 12, 31, 23, 59), today=TODAY) == dt.date(
+        2020, 12, 31
+    )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2020-12-31T17:30:00Z",  # a time: import and sync map it to its day (importers.mapping)
+        "20201231",  # date.fromisoformat takes the basic format
+        "2020-W53-4",  # and week dates
+        "２０２０-１２-３１",  # full-width digits
+        "2020-12-31 ",
+        "2020-1-31",
+    ],
+)
+def test_a_date_on_the_api_is_yyyy_mm_dd_and_nothing_else(text: str) -> None:
+    with pytest.raises(ValueError, match="YYYY-MM-DD"):
+        parse_completed_on(text, today=TODAY)
+    with pytest.raises(ValueError, match=r"^must be a date YYYY-MM-DD$"):
+        parse_date(text)
 
 
 def test_future_and_pre_1990_dates_are_refused() -> None:

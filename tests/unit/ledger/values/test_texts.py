@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from ledger.values.texts import MAX_REASON, parse_reason, parse_text
+from ledger.values.texts import (
+    MAX_REASON,
+    NOT_UNICODE,
+    find_unfit_texts,
+    parse_reason,
+    parse_text,
+    printable,
+    storable,
+    unicode_problem,
+)
 
 
 def test_a_reason_is_kept_without_surrounding_spaces() -> None:
@@ -58,3 +67,54 @@ def test_record_texts_are_stripped_and_limited() -> None:
 def test_bad_record_texts_are_refused_with_a_reason(value: object, message: str) -> None:
     with pytest.raises(ValueError, match=rf"^{message}$"):
         parse_text(value, limit=100)
+
+
+@pytest.mark.parametrize("value", ["a\ud800b", "\udfff", "名\udc80字"])
+def test_a_record_text_holding_a_lone_surrogate_is_refused_as_not_unicode(value: str) -> None:
+    # JSON can carry "\ud800" as an escape; no UTF-8 encoder, database or digest can take it.
+    with pytest.raises(ValueError, match=r"^must be valid Unicode text"):
+        parse_text(value, limit=100)
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("why\ud800", "must be valid Unicode text"),
+        ("nul\x00here", "must not contain control characters other than tabs and line breaks"),
+        ("bell\x07", "must not contain control characters other than tabs and line breaks"),
+    ],
+)
+def test_a_reason_must_be_text_a_database_can_keep(value: str, message: str) -> None:
+    with pytest.raises(ValueError, match=rf"^{message}"):
+        parse_reason(value)
+    assert parse_reason("tab\tand\r\nlines") == "tab\tand\r\nlines"
+
+
+def test_unicode_problem_names_surrogates_and_nul_and_nothing_else() -> None:
+    assert unicode_problem("张三 \t\n ok") is None
+    assert unicode_problem("\ud800") == NOT_UNICODE
+    assert unicode_problem("a\x00") == "must not contain NUL characters"
+
+
+def test_printable_and_storable_texts_encode_as_utf8() -> None:
+    for text in ("\ud800x", "名\udfff", "a\x00b\ud800"):
+        printable(text).encode("utf-8")
+        stored = storable(text)
+        stored.encode("utf-8")
+        assert "\x00" not in stored
+    assert printable("plain 文字") == "plain 文字" == storable("plain 文字")
+    assert printable("a\ud800") == "a\\ud800"
+    assert storable("a\x00") == "a\\x00"
+
+
+def test_unfit_texts_are_found_anywhere_in_a_json_value_keys_included() -> None:
+    found = dict(
+        find_unfit_texts(
+            {"a": ["ok", "\ud800"], "b\udc00": 1, "c": {"d": "x\x00"}, "e": 3, "f": None}
+        )
+    )
+    assert found == {
+        "a.1": NOT_UNICODE,
+        "b\\udc00": "the field's name is not valid Unicode text: it holds a lone surrogate",
+        "c.d": "must not contain NUL characters",
+    }
