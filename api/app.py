@@ -51,12 +51,14 @@ from api.db import (
 from api.errors import PROBLEM_JSON, handle_http_exception, register_error_handlers
 from api.resources import (
     attestations,
+    cohorts,
     compliance,
     health,
     me,
     people,
     profiles,
     records,
+    status_lists,
     sync,
     transcripts,
 )
@@ -73,6 +75,8 @@ BLUEPRINTS: list[flask_smorest.Blueprint] = [
     attestations.blp,
     profiles.blp,
     compliance.blp,
+    cohorts.blp,
+    status_lists.blp,
     sync.blp,
     transcripts.blp,
     me.blp,
