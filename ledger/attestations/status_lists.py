@@ -22,9 +22,9 @@ import hashlib
 import json
 import threading
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import exists, func, select, text
+from sqlalchemy import bindparam, exists, func, select, text
 from sqlalchemy.orm import Session
 
 from ledger.attestations.jose import b64url
@@ -40,6 +40,7 @@ from ledger.attestations.status_bits import (
     slot_of,
 )
 from ledger.attestations.tables import Attestation, StatusList
+from ledger.db import fast
 from ledger.db.transactions import read_transaction
 from ledger.errors import UnknownStatusListError
 
@@ -51,6 +52,16 @@ LIFETIME = dt.timedelta(days=1)  # a list token's ``exp``: a day after it was bu
 MAX_LIST_ID = (1 << 63) // CAPACITY
 
 _NOT_VALID = text("attestations.status <> 'valid'")
+
+
+class _Version(NamedTuple):
+    version: int
+
+
+# Built once: every request for a list reads it, and most go no further.
+_VERSION = fast.Query(
+    select(StatusList.version).where(StatusList.id == bindparam("list_id")), _Version
+)
 
 STATUS_VALUES: dict[str, StatusType] = {
     AttestationState.VALID: StatusType.VALID,
@@ -121,10 +132,13 @@ def get_status_list_token(
         raise UnknownStatusListError("no status list with this id")
     now = now or dt.datetime.now(dt.UTC)
     where = (session.get_bind().engine.url.render_as_string(hide_password=True), list_id, uri)
+    # The version first, the bits after: bits read later are never older than the version they
+    # are remembered under (a change commits both), so a remembered token is current. The
+    # version is one statement on its own; a request for an unchanged list reads nothing else
+    # (the active key is remembered for a few seconds).
+    versions = fast.fetch_alone(session, _VERSION, {"list_id": list_id})
+    version = versions[0].version if versions else 0
     with read_transaction(session):
-        # The version first, the bits after: bits read later are never older than the version
-        # they are remembered under (a change commits both), so a remembered token is current.
-        version = session.scalar(select(StatusList.version).where(StatusList.id == list_id)) or 0
         key = active_signing_key(session, kek)
         built = _built.get(where)
         if _still_good(built, version, key.kid, now):
