@@ -169,6 +169,12 @@ class Report:
             if rule.passed is False:
                 self.summary.failed_rules[rule.rule.id] += 1
 
+    def discard(self) -> None:
+        """Close the sheets' temporary files without writing the workbook (after an error)."""
+        for sheet in (self.summary_sheet, self.sheet):
+            if not sheet.closed:
+                sheet.close()
+
     def save(self, out: Path, source: Path) -> None:
         """Write the summary sheet and the file."""
         s, p = self.summary, self.profile
@@ -213,6 +219,25 @@ def write_cohort_report(
     """
     as_of = resolve_frame(profile, as_of).as_of
     report = Report(profile, as_of)
+    try:
+        _evaluate_into(report, session, profile, source, as_of, industry_platform, progress)
+    except BaseException:
+        report.discard()
+        raise
+    report.save(out, source)
+    return report.summary
+
+
+def _evaluate_into(
+    report: Report,
+    session: Session,
+    profile: Profile,
+    source: Path,
+    as_of: dt.date,
+    industry_platform: bool | None,
+    progress: Any,
+) -> None:
+    """Every applicant's row, 1,000 evaluations at a time."""
     first_row: dict[str, int] = {}
     for batch in _batches(read_applicants(source), MAX_COHORT):
         earlier = [_first_row(first_row, applicant) for applicant in batch]
@@ -230,8 +255,6 @@ def write_cohort_report(
                 report.add(applicant, None, f"与第 {row} 行重复 same person as row {row}")
         if progress is not None:
             progress(len(batch))
-    report.save(out, source)
-    return report.summary
 
 
 def _first_row(first_row: dict[str, int], applicant: Applicant) -> int | None:

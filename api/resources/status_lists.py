@@ -18,11 +18,12 @@ from ledger.attestations.status_lists import (
     MEDIA_TYPE,
     TTL,
     get_status_list_token,
+    status_list_exists,
     status_list_uri,
     token_etag,
 )
 from ledger.attestations.tokens import configured_issuer
-from ledger.errors import KeyEncryptionKeyError, SigningKeyError
+from ledger.errors import KeyEncryptionKeyError, SigningKeyError, UnknownStatusListError
 
 blp = Blueprint(
     "status_lists",
@@ -54,12 +55,15 @@ def status_list(list_id: int) -> Response:
     issuance.ensure_dev_key()
     uri = status_list_uri(issuance.public_base(), list_id)
     try:
+        kek = issuance.key_encryption_key()
+    except Problem:
+        # Nothing can be signed here; but a list that does not exist is still a 404.
+        if not status_list_exists(db_session(), list_id):
+            raise UnknownStatusListError("no status list with this id") from None
+        raise
+    try:
         token = get_status_list_token(
-            db_session(),
-            list_id,
-            uri=uri,
-            issuer=configured_issuer(),
-            kek=issuance.key_encryption_key(),
+            db_session(), list_id, uri=uri, issuer=configured_issuer(), kek=kek
         )
     except (SigningKeyError, KeyEncryptionKeyError) as exc:
         raise Problem(

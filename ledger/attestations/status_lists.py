@@ -100,16 +100,21 @@ def status_claim(position: int, base: str) -> dict[str, Any]:
     return {"status_list": {"idx": slot.idx, "uri": status_list_uri(base, slot.list_id)}}
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Built:
+    """A list as built from one version of its bits, and its tokens signed so far: one per URL
+    it was asked for at (a few; the ``Host`` a request names must not grow this)."""
+
     version: int
     kid: str
     built_at: dt.datetime
-    token: str
+    lst: str
+    tokens: dict[str, str]
 
 
-_built: dict[tuple[str, int, str], _Built] = {}
+_built: dict[tuple[str, int], _Built] = {}
 _lock = threading.Lock()
+_TOKENS_PER_LIST = 8
 
 
 def get_status_list_token(
@@ -131,9 +136,9 @@ def get_status_list_token(
     if not 1 <= list_id <= MAX_LIST_ID:
         raise UnknownStatusListError("no status list with this id")
     now = now or dt.datetime.now(dt.UTC)
-    where = (session.get_bind().engine.url.render_as_string(hide_password=True), list_id, uri)
+    where = (session.get_bind().engine.url.render_as_string(hide_password=True), list_id)
     # The version first, the bits after: bits read later are never older than the version they
-    # are remembered under (a change commits both), so a remembered token is current. The
+    # are remembered under (a change commits both), so a remembered list is current. The
     # version is one statement on its own; a request for an unchanged list reads nothing else
     # (the active key is remembered for a few seconds).
     versions = fast.fetch_alone(session, _VERSION, {"list_id": list_id})
@@ -141,29 +146,54 @@ def get_status_list_token(
     with read_transaction(session):
         key = active_signing_key(session, kek)
         built = _built.get(where)
-        if _still_good(built, version, key.kid, now):
-            assert built is not None
-            return built.token
-        first, last = position_range(list_id)
-        held = Attestation.status_position.between(first, last)
-        if not session.scalar(select(exists().where(held))):
-            raise UnknownStatusListError("no status list with this id")
-        # The predicate of the partial index, written as it is there (a bound value would keep
-        # PostgreSQL's generic plan from using the index).
-        rows = session.execute(
-            select(Attestation.status_position, Attestation.status).where(held, _NOT_VALID)
-        ).all()
-    raw = pack((slot_of(p).idx, STATUS_VALUES[s]) for p, s in rows if p is not None)
-    token = sign_status_list(list_claims(uri, issuer, encode(raw), now), key)
+        if built is None or not _still_good(built, version, key.kid, now):
+            built = _Built(version, key.kid, now, _read_list(session, list_id), {})
     with _lock:
-        _built[where] = _Built(version, key.kid, now, token)
+        token = built.tokens.get(uri)
+        if token is None:
+            claims = list_claims(uri, issuer, built.lst, built.built_at)
+            token = sign_status_list(claims, key)
+            if len(built.tokens) >= _TOKENS_PER_LIST:
+                built.tokens.clear()
+            built.tokens[uri] = token
+        _built[where] = built
     return token
 
 
-def _still_good(built: _Built | None, version: int, kid: str, now: dt.datetime) -> bool:
-    """Whether a remembered token may be served again: same version of the list, signed by the
-    key now active, and younger than its ``ttl`` (so that ``iat`` stays recent)."""
-    if built is None or built.version != version or built.kid != kid:
+def _read_list(session: Session, list_id: int) -> str:
+    """The ``lst`` of list ``list_id`` as the database holds it now.
+
+    Raises:
+        UnknownStatusListError: no attestation has a place in this list.
+    """
+    if not _exists(session, list_id):
+        raise UnknownStatusListError("no status list with this id")
+    held = Attestation.status_position.between(*position_range(list_id))
+    # The predicate of the partial index, written as it is there (a bound value would keep
+    # PostgreSQL's generic plan from using the index).
+    rows = session.execute(
+        select(Attestation.status_position, Attestation.status).where(held, _NOT_VALID)
+    ).all()
+    return encode(pack((slot_of(p).idx, STATUS_VALUES[s]) for p, s in rows if p is not None))
+
+
+def _exists(session: Session, list_id: int) -> bool:
+    held = Attestation.status_position.between(*position_range(list_id))
+    return bool(session.scalar(select(exists().where(held))))
+
+
+def status_list_exists(session: Session, list_id: int) -> bool:
+    """Whether any attestation has a place in list ``list_id``."""
+    if not 1 <= list_id <= MAX_LIST_ID:
+        return False
+    with read_transaction(session):
+        return _exists(session, list_id)
+
+
+def _still_good(built: _Built, version: int, kid: str, now: dt.datetime) -> bool:
+    """Whether a remembered list may be served again: same version, signed by the key now
+    active, and younger than its ``ttl`` (so that ``iat`` stays recent)."""
+    if built.version != version or built.kid != kid:
         return False
     return dt.timedelta(0) <= now - built.built_at < dt.timedelta(seconds=TTL)
 
