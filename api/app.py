@@ -53,12 +53,14 @@ from api.errors import PROBLEM_JSON, Problem, handle_http_exception, register_er
 from api.logs import JsonFormatter, RedactingFormatter, RequestIdFilter, configure_logging, redact
 from api.resources import (
     attestations,
+    cohorts,
     compliance,
     health,
     me,
     people,
     profiles,
     records,
+    status_lists,
     sync,
     transcripts,
 )
@@ -84,6 +86,8 @@ BLUEPRINTS: list[flask_smorest.Blueprint] = [
     attestations.blp,
     profiles.blp,
     compliance.blp,
+    cohorts.blp,
+    status_lists.blp,
     sync.blp,
     transcripts.blp,
     me.blp,

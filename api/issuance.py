@@ -14,7 +14,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, current_app
+from flask import Flask, current_app, request
 
 from api import metrics
 from api.auth import current_client
@@ -68,6 +68,12 @@ def ensure_dev_key() -> None:
         app.extensions[_DEV_KEY_READY] = True
 
 
+def public_base() -> str:
+    """The service's base URL as callers reach it: ``PUBLIC_URL``, else the request's own (the
+    base of status list URIs in tokens, and the ``sub`` of the list tokens served there)."""
+    return str(current_app.config.get("PUBLIC_URL") or request.url_root).rstrip("/")
+
+
 def issue(
     person_id: str | None,
     profile: str,
@@ -94,6 +100,7 @@ def issue(
             actor,
             id_number=id_number,
             kek=key_encryption_key(),
+            status_base=public_base(),
         )
     except (SigningKeyError, KeyEncryptionKeyError) as exc:
         raise Problem(

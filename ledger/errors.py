@@ -85,6 +85,18 @@ class UnknownAttestationError(NotFoundError):
     code = "unknown-attestation"
 
 
+class UnknownStatusListError(NotFoundError):
+    """No status list with this id (no attestation was ever given a place in it)."""
+
+    code = "unknown-status-list"
+
+
+class DuplicatePersonError(ConflictError):
+    """The same person appears more than once in one cohort."""
+
+    code = "duplicate-person"
+
+
 class AttestationStatusError(ConflictError):
     """The attestation's status does not allow this change (e.g. it is already revoked)."""
 

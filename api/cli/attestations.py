@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import getpass
+import hashlib
 import json
 import sys
 from pathlib import Path
@@ -20,7 +22,14 @@ from ledger.attestations.status import (
     revoke_attestation,
 )
 from ledger.attestations.tokens import configured_issuer
-from ledger.attestations.verification import load_jwks, verify_token
+from ledger.attestations.verification import (
+    StatusList,
+    StatusListError,
+    load_jwks,
+    read_status_list,
+    status_reference,
+    verify_token,
+)
 from ledger.errors import LedgerError
 
 HTTP_TIMEOUT = 10
@@ -164,6 +173,20 @@ def _status_url(template: str, jti: str) -> str:
     help="the service's base URL, or a status URL with {jti}, to check valid/stale/revoked",
 )
 @click.option(
+    "--status-list",
+    "use_status_list",
+    is_flag=True,
+    help="check valid/stale/revoked through the status list the token names (its"
+    " status.status_list.uri): one download serves every token of that list",
+)
+@click.option(
+    "--status-cache",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="with --status-list: a directory where fetched lists are kept and used again while"
+    " their ttl lasts",
+)
+@click.option(
     "--issuer",
     default=configured_issuer,
     show_default="$CEHOURS_ISSUER or https://cehours.example/",
@@ -174,6 +197,8 @@ def verify(
     jwks_location: str,
     id_number: str | None,
     status_url: str | None,
+    use_status_list: bool,
+    status_cache: Path | None,
     issuer: str,
     as_json: bool,
 ) -> None:
@@ -190,7 +215,10 @@ def verify(
         click.echo(f"error: cannot read the JWK Set: {type(exc).__name__}: {exc}", err=True)
         sys.exit(2)
     result = verify_token(token, jwks, issuer=issuer, id_number=id_number)
-    if result.ok and status_url is not None:
+    if result.ok and use_status_list:
+        status = _status_from_list(result.claims, jwks, issuer, status_cache)
+        result = verify_token(token, jwks, issuer=issuer, id_number=id_number, status=status)
+    elif result.ok and status_url is not None:
         try:
             status = _fetch_json(_status_url(status_url, str(result.claims["jti"])))
         except (OSError, ValueError, requests.RequestException):
@@ -212,6 +240,50 @@ def verify(
     else:
         click.echo(f"FAIL {result.reason}: {result.message}")
     sys.exit(0 if result.ok else 1)
+
+
+def _status_from_list(
+    claims: dict[str, Any], jwks: dict[str, Any], issuer: str, cache: Path | None
+) -> dict[str, Any]:
+    """The token's status read from its status list (fetched, or a cached copy within its
+    ``ttl``); ``unknown`` when the token names none or the list cannot be relied on."""
+    reference = status_reference(claims)
+    if reference is None:
+        return {"status": "unknown"}
+    uri = reference[1]
+    listed = _cached_list(cache, uri, jwks, issuer)
+    if listed is None:
+        try:
+            response = requests.get(
+                uri, headers={"Accept": "application/statuslist+jwt"}, timeout=HTTP_TIMEOUT
+            )
+            response.raise_for_status()
+            listed = read_status_list(response.text.strip(), jwks, issuer=issuer, uri=uri)
+        except (requests.RequestException, StatusListError):
+            return {"status": "unknown"}  # fail closed
+        if cache is not None:
+            cache.mkdir(parents=True, exist_ok=True)
+            _cache_file(cache, uri).write_text(response.text.strip(), encoding="ascii")
+    return listed.document(claims)
+
+
+def _cache_file(cache: Path, uri: str) -> Path:
+    return cache / (hashlib.sha256(uri.encode()).hexdigest()[:32] + ".jwt")
+
+
+def _cached_list(
+    cache: Path | None, uri: str, jwks: dict[str, Any], issuer: str
+) -> StatusList | None:
+    """A list fetched before, verified again, if its ``ttl`` has not run out."""
+    if cache is None:
+        return None
+    try:
+        listed = read_status_list(
+            _cache_file(cache, uri).read_text(encoding="ascii"), jwks, issuer=issuer, uri=uri
+        )
+    except (OSError, StatusListError, UnicodeDecodeError):
+        return None
+    return listed if listed.fresh(dt.datetime.now(dt.UTC)) else None
 
 
 COMMANDS: list[click.Command] = [keys, attestations_group, verify]

@@ -6,10 +6,14 @@ import datetime as dt
 import json
 import sys
 from decimal import Decimal
+from pathlib import Path
 
 import click
+from tqdm import tqdm
 
 from api.cli import fail, open_session
+from api.cli.cohorts import CohortFileError, on_a_terminal, read_applicants, write_cohort_report
+from importers.errors import FileFormatError
 from ledger.compliance.catalogue import catalogue, profile_json
 from ledger.compliance.evaluation import evaluate
 from ledger.compliance.profile_files import load_profile_file
@@ -169,6 +173,20 @@ def render(evaluation: Evaluation, *, who: str, title: str) -> list[str]:
 @click.command("check")
 @click.option("--id-number", help="the person's resident ID number (never printed in full)")
 @click.option("--person-id", help="the person's opaque id, instead of --id-number")
+@click.option(
+    "--cohort",
+    "cohort_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="a CSV or XLSX of applicants (ID number, name, reference), instead of one person",
+)
+@click.option(
+    "--out",
+    "report_file",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    default=None,
+    help="with --cohort: the XLSX report to write",
+)
 @click.option("--profile", "profile_ref", required=True, help="profile id, or id@version")
 @click.option(
     "--as-of",
@@ -191,8 +209,16 @@ def check(
     as_of: dt.datetime | None,
     industry: bool | None,
     as_json: bool,
+    cohort_file: Path | None,
+    report_file: Path | None,
 ) -> None:
-    """Evaluate a person against a rule profile and print the result as tables."""
+    """Evaluate a person against a rule profile and print the result as tables; or, with
+    --cohort and --out, every applicant of a file into an XLSX report."""
+    if cohort_file is not None or report_file is not None:
+        if cohort_file is None or report_file is None or id_number or person_id or as_json:
+            raise click.UsageError("--cohort FILE goes with --out REPORT.xlsx, and alone")
+        check_cohort(cohort_file, report_file, profile_ref, as_of, industry)
+        return
     if (id_number is None) == (person_id is None):
         raise click.UsageError("give exactly one of --id-number or --person-id")
     try:
@@ -214,6 +240,37 @@ def check(
     who = pid if id_number is None else f"{pid} ({mask_id_number(normalise_id_number(id_number))})"
     for line in render(result, who=who, title=profile.title_zh):
         click.echo(line)
+
+
+def check_cohort(
+    source: Path, out: Path, profile_ref: str, as_of: dt.datetime | None, industry: bool | None
+) -> None:
+    """``check --cohort``: the report, with a progress bar on a terminal."""
+    try:
+        profile = catalogue().get(profile_ref)
+        total = sum(1 for _ in read_applicants(source)) if on_a_terminal() else None
+        with (
+            open_session() as session,
+            tqdm(total=total, unit=" applicants", disable=total is None) as bar,
+        ):
+            summary = write_cohort_report(
+                session,
+                profile,
+                source,
+                out,
+                as_of.date() if as_of else None,
+                industry_platform=industry,
+                progress=bar.update,
+            )
+    except LedgerError as exc:
+        fail(exc)
+    except (CohortFileError, FileFormatError, OSError) as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    click.echo(
+        f"{out}: {summary.applicants} applicants, {summary.compliant} compliant,"
+        f" {summary.not_compliant} not compliant, {summary.errors} not evaluated"
+    )
 
 
 COMMANDS: list[click.Command] = [profiles, check]

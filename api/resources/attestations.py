@@ -28,6 +28,7 @@ from ledger.attestations.status import (
     StatusReason,
     get_attestation,
     get_attestation_status,
+    get_attestation_status_at,
     revoke_attestation,
 )
 from ledger.attestations.tables import MAX_APPLICATION_REF
@@ -96,7 +97,21 @@ class StatusSchema(Schema):
             "(by the issuer), key-retired (revoked: the key that signed it was withdrawn)"
         },
     )
-    changed_at = ma.fields.DateTime(required=True)
+    changed_at = ma.fields.DateTime(
+        required=True, metadata={"description": "when it took this status"}
+    )
+    at = ma.fields.DateTime(
+        metadata={"description": "the moment asked about (`?at=`), when one was asked about"}
+    )
+
+
+class StatusQuerySchema(ma.Schema):
+    at = ma.fields.AwareDateTime(
+        metadata={
+            "description": "the status at this moment (ISO 8601 with a time zone), between"
+            " the issuance and now; default: now"
+        }
+    )
 
 
 class AttestationSchema(Schema):
@@ -198,16 +213,33 @@ def fetch(jti: str) -> AttestationInfo:
 
 
 @blp.route("/v1/attestations/<string:jti>/status")
+@blp.arguments(StatusQuerySchema, location="query")
 @blp.response(200, StatusSchema)
 @blp.alt_response(404, response="NOT_FOUND")
-def status(jti: str) -> tuple[StatusInfo, dict[str, str]]:
-    """An attestation's status (no credential, no personal data)
+def status(query: dict[str, Any], jti: str) -> tuple[Any, dict[str, str]]:
+    """An attestation's status, now or at a past moment (no credential, no personal data)
 
     `valid`, `stale` (an entry it counted was later reversed or superseded: re-issue it) or
-    `revoked`, with a reason and when it last changed.
+    `revoked`, with a reason and when it took that status. With `?at=2025-03-01T09:30:00+08:00`
+    the status it had at that moment (a reviewing office checking the filing date): from the
+    audit trail of every status change and its time. 422 for a moment before the issuance or
+    in the future.
     """
-    # A status can change at any moment; caches must ask again every time.
-    return get_attestation_status(db_session(), jti), {"Cache-Control": "no-cache"}
+    at = query.get("at")
+    if at is None:
+        # A status can change at any moment; caches must ask again every time.
+        return get_attestation_status(db_session(), jti), {"Cache-Control": "no-cache"}
+    past = get_attestation_status_at(db_session(), jti, at)
+    return {**_fields(past), "at": at}, {"Cache-Control": "no-cache"}
+
+
+def _fields(info: StatusInfo) -> dict[str, Any]:
+    return {
+        "jti": info.jti,
+        "status": info.status,
+        "reason": info.reason,
+        "changed_at": info.changed_at,
+    }
 
 
 @blp.route("/v1/attestations/<string:jti>/revocation", methods=["POST"])

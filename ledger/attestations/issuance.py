@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from ledger.attestations.key_encryption import load_kek
 from ledger.attestations.signing_keys import LoadedKey, active_signing_key, token_lifetime
 from ledger.attestations.status import AttestationEventKind, AttestationState, record_events
+from ledger.attestations.status_lists import allocate_position, status_claim
 from ledger.attestations.tables import ATTESTATION_ENTRIES, ATTESTATIONS, MAX_APPLICATION_REF
 from ledger.attestations.tokens import (
     Evaluated,
@@ -124,6 +125,7 @@ class AttestationRow(NamedTuple):
     issued_by: str
     issued_at: dt.datetime
     expires_at: dt.datetime
+    status_position: int
 
 
 # Built once: constructing a statement costs more than running it on a warm connection.
@@ -147,13 +149,16 @@ def issue_attestation(
     id_number: str | None = None,
     kek: bytes | None = None,
     evaluate: Evaluator | None = None,
+    status_base: str | None = None,
 ) -> Issued:
     """Evaluate ``profile_id`` for a person as of a date, sign the result and record it.
 
     The person is named by ``person_id`` or, when that is ``None``, by ``id_number``. Their
     chain head is locked first, so no reversal can slip between the evaluation and the record of
     what it counted (a reversal after commit finds the attestation and stales it). ``evaluate``
-    replaces the compliance engine (tests); ``kek`` defaults to the environment's.
+    replaces the compliance engine (tests); ``kek`` defaults to the environment's. The
+    token's ``status`` claim names its place in a status list served under ``status_base``
+    (the service's public base URL; default: the issuer).
 
     Raises:
         UnknownPersonError: no such person.
@@ -166,7 +171,8 @@ def issue_attestation(
     lock, who = _lock_for(person_id, id_number)
     kek = kek if kek is not None else load_kek()
     run = evaluate or _evaluate
-    signer = _Signer(configured_issuer(), token_lifetime(), issued_by)
+    issuer = configured_issuer()
+    signer = _Signer(issuer, token_lifetime(), issued_by, status_base or issuer)
 
     def transaction() -> Issued:
         with write_transaction(session):
@@ -180,7 +186,8 @@ def issue_attestation(
             person = found[0]
             evaluated = run(session, person.id, profile_id, as_of)
             key = active_signing_key(session, kek)
-            row, counted = signer.sign(person, evaluated, key, ref)
+            position = allocate_position(session)
+            row, counted = signer.sign(person, evaluated, key, ref, position)
             store_issued(session, row, counted)
             return Issued(row.jti, row.token, row.compliant, row.expires_at, key.kid)
 
@@ -210,11 +217,18 @@ class _Signer:
     issuer: str
     lifetime: dt.timedelta
     issued_by: str
+    status_base: str
 
     def sign(
-        self, person: Applicant, evaluated: Evaluated, key: LoadedKey, ref: str | None
+        self,
+        person: Applicant,
+        evaluated: Evaluated,
+        key: LoadedKey,
+        ref: str | None,
+        position: int,
     ) -> tuple[AttestationRow, list[int]]:
-        """The attestation's row (its token signed with ``key``) and the entry ids it counted."""
+        """The attestation's row (its token signed with ``key``, its bits at status list
+        ``position``) and the entry ids it counted."""
         now = dt.datetime.now(dt.UTC).replace(microsecond=0)
         expires = now + self.lifetime
         jti = new_jti()
@@ -228,6 +242,7 @@ class _Signer:
             issued_at=now,
             expires_at=expires,
             application_ref=ref,
+            status=status_claim(position, self.status_base),
         )
         row = AttestationRow(
             jti=jti,
@@ -246,6 +261,7 @@ class _Signer:
             issued_by=self.issued_by,
             issued_at=now,
             expires_at=expires,
+            status_position=position,
         )
         return row, claims["entries"]["ids"]
 
@@ -255,10 +271,10 @@ _PG_STORE = text(
     WITH attestation AS (
         INSERT INTO attestations (jti, person_id, profile_id, profile_version, profile_digest,
             as_of, application_ref, kid, token, compliant, status, status_reason,
-            status_changed_at, issued_by, issued_at, expires_at)
+            status_changed_at, issued_by, issued_at, expires_at, status_position)
         VALUES (:jti, :person_id, :profile_id, :profile_version, :profile_digest, :as_of,
             :application_ref, :kid, :token, :compliant, :status, :status_reason,
-            :status_changed_at, :issued_by, :issued_at, :expires_at)
+            :status_changed_at, :issued_by, :issued_at, :expires_at, :status_position)
     ), counted AS (
         INSERT INTO attestation_entries (jti, entry_id)
         SELECT :jti, unnest(CAST(:entry_ids AS bigint[]))

@@ -36,6 +36,7 @@ from sqlalchemy.orm import Session
 
 from ledger.attestations.jose import SigningAlgorithm, b64url
 from ledger.attestations.key_encryption import PrivateKey, seal, unseal
+from ledger.attestations.status import note_status_list_changes
 from ledger.attestations.tables import Attestation, SigningKey
 from ledger.db.transactions import read_transaction, run_with_retries, write_transaction
 from ledger.errors import (
@@ -352,6 +353,12 @@ def retire_key(session: Session, kid: str, *, reason: str, actor: str) -> KeyInf
         key.retired_by = actor
         key.retired_reason = reason
         info = _info(key, now)
+        # Its tokens now read revoked (key-retired) in the status lists too: their lists'
+        # versions move on in this transaction, so no server serves an older list.
+        signed = session.scalars(
+            select(Attestation.status_position).where(Attestation.kid == kid)
+        ).all()
+        note_status_list_changes(session, signed, now)
     forget_active_key()
     if info.rotated_at is not None:
         remembered_until = info.rotated_at + dt.timedelta(seconds=ACTIVE_KEY_TTL + RETIRE_MARGIN)

@@ -12,14 +12,18 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy import update as sql_update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from ledger.attestations.status_bits import slot_of
 from ledger.attestations.tables import (
     ATTESTATION_EVENTS,
     Attestation,
     AttestationEntry,
     AttestationEvent,
     SigningKey,
+    StatusList,
 )
 from ledger.db.transactions import read_transaction, run_with_retries, write_transaction
 from ledger.errors import (
@@ -167,7 +171,36 @@ def mark_stale_for_entries(
     record_events(
         session, jtis, AttestationEventKind.STALE, AttestationState.STALE, actor, reason, now
     )
+    # Read only now, when something went stale: the append path's usual query stays as it was.
+    positions = session.scalars(
+        select(Attestation.status_position).where(Attestation.jti.in_(jtis))
+    ).all()
+    note_status_list_changes(session, positions, now)
     return len(jtis)
+
+
+def note_status_list_changes(
+    session: Session, positions: Sequence[int | None], now: dt.datetime
+) -> None:
+    """Move on the version of every status list holding one of ``positions``, whose bits have
+    just changed, in the caller's transaction: a server's list token built from an earlier
+    version is then out of date (``ledger.attestations.status_lists``)."""
+    lists = sorted({slot_of(p).list_id for p in positions if p is not None})
+    if not lists:
+        return
+    # A list's row is made by its first change (issuing sets no bit: VALID is zero), so that
+    # issuances never write to a row they would all share.
+    dialect = session.get_bind().dialect.name
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    statement = insert(StatusList).values(
+        [{"id": i, "version": 1, "created_at": now, "changed_at": now} for i in lists]
+    )
+    session.execute(
+        statement.on_conflict_do_update(
+            index_elements=[StatusList.id],
+            set_={"version": StatusList.version + 1, "changed_at": statement.excluded.changed_at},
+        )
+    )
 
 
 def revoke_attestation(session: Session, jti: str, *, reason: str, actor: str) -> StatusInfo:
@@ -197,6 +230,7 @@ def revoke_attestation(session: Session, jti: str, *, reason: str, actor: str) -
             record_events(
                 session, [jti], AttestationEventKind.REVOKED, row.status, actor, reason, now
             )
+            note_status_list_changes(session, [row.status_position], now)
             return _status(row)
 
     return run_with_retries(transaction)
@@ -236,6 +270,50 @@ def get_attestation_status(session: Session, jti: str) -> StatusInfo:
         if row is None:
             raise UnknownAttestationError("no attestation with this jti")
         return _status(row, _key_retired_at(session, row.kid))
+
+
+def get_attestation_status_at(session: Session, jti: str, at: dt.datetime) -> StatusInfo:
+    """The public status an attestation had at the moment ``at``: that of the last change
+    recorded in its audit trail at or before ``at`` (every issuance and status change is an
+    event, written in the change's own transaction with its time).
+
+    Raises:
+        UnknownAttestationError: no such jti.
+        ValidationError: ``at`` has no time zone, is before the attestation was issued, or is
+            in the future.
+    """
+    if at.tzinfo is None or at.utcoffset() is None:
+        raise ValidationError({"at": ["give a time zone (e.g. Z or +08:00)"]})
+    try:
+        at = at.astimezone(dt.UTC)
+    except OverflowError:  # the first or last day of year 1 or 9999, shifted out of range
+        raise ValidationError({"at": ["is out of range"]}) from None
+    with read_transaction(session):
+        issued = session.execute(
+            select(Attestation.issued_at, Attestation.kid).where(Attestation.jti == jti)
+        ).first()
+        if issued is None:
+            raise UnknownAttestationError("no attestation with this jti")
+        issued_at = issued.issued_at
+        if at < issued_at:
+            raise ValidationError(
+                {"at": [f"the attestation did not exist yet: issued at {issued_at.isoformat()}"]}
+            )
+        if at > dt.datetime.now(dt.UTC):
+            raise ValidationError({"at": ["is in the future; a status is known up to now"]})
+        event = session.execute(
+            select(AttestationEvent.status, AttestationEvent.at)
+            .where(AttestationEvent.jti == jti, AttestationEvent.at <= at)
+            .order_by(AttestationEvent.at.desc(), AttestationEvent.id.desc())
+            .limit(1)
+        ).one()
+        retired_at = _key_retired_at(session, issued.kid)
+    if retired_at is not None and retired_at <= at and event.status != AttestationState.REVOKED:
+        # Revoked from the moment its key was withdrawn (as get_attestation_status says now).
+        code = StatusReason.KEY_RETIRED
+        return StatusInfo(jti, AttestationState.REVOKED, PUBLIC_REASONS[code], retired_at, code)
+    code = _REASON_OF_STATE[AttestationState(event.status)]
+    return StatusInfo(jti, event.status, PUBLIC_REASONS[code], event.at, code)
 
 
 def get_attestation(session: Session, jti: str) -> AttestationInfo:

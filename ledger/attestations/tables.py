@@ -61,6 +61,16 @@ class Attestation(Base):
     """One issued attestation and its current status (the token itself never changes)."""
 
     __tablename__ = "attestations"
+    __table_args__ = (
+        Index("uq_attestations_status_position", "status_position", unique=True),
+        # Only the attestations whose bits are not zero: what building a status list reads.
+        Index(
+            "ix_attestations_changed_positions",
+            "status_position",
+            sqlite_where=text("status <> 'valid'"),
+            postgresql_where=text("status <> 'valid'"),
+        ),
+    )
 
     jti: Mapped[str] = mapped_column(String(40), primary_key=True)
     person_id: Mapped[str] = mapped_column(String(32), ForeignKey("people.id"), index=True)
@@ -79,6 +89,21 @@ class Attestation(Base):
     issued_by: Mapped[str] = mapped_column(String(128))
     issued_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    # Its place in a status list (``ledger.attestations.status_bits``); none before 0011.
+    status_position: Mapped[int | None] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite")
+    )
+
+
+class StatusList(Base):
+    """One IETF Token Status List; ``version`` goes up with every change of its bits."""
+
+    __tablename__ = "status_lists"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    version: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    changed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
 
 
 class AttestationEntry(Base):
@@ -114,3 +139,6 @@ ATTESTATION_ENTRIES = cast(Table, AttestationEntry.__table__)
 
 
 ATTESTATION_EVENTS = cast(Table, AttestationEvent.__table__)
+
+
+STATUS_LISTS = cast(Table, StatusList.__table__)

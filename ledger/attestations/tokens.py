@@ -89,8 +89,10 @@ def build_claims(
     expires_at: dt.datetime,
     application_ref: str | None,
     salt: str | None = None,
+    status: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The claims of an attestation token (see the README's "Attestations" for each one)."""
+    """The claims of an attestation token (see the README's "Attestations" for each one);
+    ``status`` is the IETF Token Status List reference (``ledger.attestations.status_lists``)."""
     salt = salt or secrets.token_hex(16)
     ids = sorted(set(evaluated.counted_entry_ids))
     claims: dict[str, Any] = {
@@ -122,6 +124,8 @@ def build_claims(
     }
     if application_ref is not None:
         claims["application_ref"] = application_ref
+    if status is not None:
+        claims["status"] = dict(status)
     return claims
 
 

@@ -30,6 +30,8 @@ from jwt.exceptions import (
 
 from ledger.attestations.jose import SigningAlgorithm
 from ledger.attestations.status import AttestationState
+from ledger.attestations.status_bits import decode, status_at
+from ledger.attestations.status_lists import STATES, STATUS_LIST_TYPE
 from ledger.attestations.tokens import TOKEN_TYPE, id_binding_hash
 
 # Pinned: only these, never "none" or an HMAC algorithm (a public key is no secret).
@@ -190,13 +192,15 @@ def verify_token(
     )
 
 
-def _key_of(header: Mapping[str, Any], jwks: Mapping[str, Any]) -> jwt.PyJWK | VerificationCode:
+def _key_of(
+    header: Mapping[str, Any], jwks: Mapping[str, Any], typ: str = TOKEN_TYPE
+) -> jwt.PyJWK | VerificationCode:
     """The key that should have signed a token with this header: checks ``alg`` (pinned),
     ``typ``, ``kid`` (retired or unknown) and the key's type against ``alg``."""
     alg = header.get("alg")
     if alg not in _ACCEPTED:
         return VerificationCode.WRONG_ALG
-    if header.get("typ") != TOKEN_TYPE:
+    if header.get("typ") != typ:
         return VerificationCode.WRONG_TYP
     kid = header.get("kid")
     if not isinstance(kid, str) or not kid:
@@ -283,6 +287,111 @@ def _check_times(
     if stamp < nbf - slack:
         return VerificationCode.NOT_YET_VALID
     return None
+
+
+class StatusListError(ValueError):
+    """A status list token that cannot be relied on; the message says why."""
+
+
+@dataclass(frozen=True, slots=True)
+class StatusList:
+    """A verified status list token: its URI, when it was issued, how long it may be cached,
+    and its statuses."""
+
+    uri: str
+    iat: int
+    ttl: int | None
+    bits: int
+    raw: bytes
+
+    def fresh(self, now: dt.datetime) -> bool:
+        """Whether a copy fetched before may still be used (``iat + ttl`` not passed)."""
+        return self.ttl is not None and now.timestamp() < self.iat + self.ttl
+
+    def document(self, claims: Mapping[str, Any]) -> dict[str, Any]:
+        """The status of the attestation ``claims`` describe, as a status document
+        ``{"jti", "status"}`` for :func:`verify_token` (``unknown`` if the list has no such
+        index, or a value we do not define)."""
+        reference = status_reference(claims)
+        state = "unknown"
+        if reference is not None and reference[1] == self.uri:
+            try:
+                state = str(STATES.get(status_at(self.raw, reference[0], self.bits), "unknown"))
+            except ValueError:
+                state = "unknown"
+        return {"jti": claims.get("jti"), "status": state}
+
+
+def status_reference(claims: Mapping[str, Any]) -> tuple[int, str] | None:
+    """The ``(idx, uri)`` of an attestation's ``status.status_list`` claim, if it has one."""
+    status = claims.get("status")
+    reference = status.get("status_list") if isinstance(status, Mapping) else None
+    if not isinstance(reference, Mapping):
+        return None
+    idx, uri = reference.get("idx"), reference.get("uri")
+    if not isinstance(idx, int) or isinstance(idx, bool) or idx < 0 or not isinstance(uri, str):
+        return None
+    return idx, uri
+
+
+def read_status_list(
+    token: str,
+    jwks: Mapping[str, Any],
+    *,
+    issuer: str,
+    uri: str,
+    now: dt.datetime | None = None,
+    leeway: dt.timedelta = DEFAULT_LEEWAY,
+) -> StatusList:
+    """Verify a status list token (IETF Token Status List, ``typ`` ``statuslist+jwt``) fetched
+    from ``uri``: the header and key as for an attestation, the signature, ``iss``, ``sub``
+    equal to ``uri``, ``iat``, ``exp`` when present, then decode its list.
+
+    Raises:
+        StatusListError: any of these checks failed.
+    """
+    header = _unverified_header(token) if isinstance(token, str) else None
+    if header is None or token.count(".") != 2:
+        raise StatusListError(VerificationCode.MALFORMED)
+    key = _key_of(header, jwks, STATUS_LIST_TYPE)
+    if isinstance(key, VerificationCode):
+        raise StatusListError(key)
+    try:
+        claims = jwt.decode(
+            token,
+            key,
+            algorithms=[header["alg"]],
+            issuer=issuer,
+            options={
+                "require": ["sub", "iat"],
+                "verify_exp": False,
+                "verify_iat": False,
+                "verify_aud": False,
+            },
+        )
+    except InvalidTokenError as exc:
+        raise StatusListError(f"the status list token is not acceptable: {exc}") from None
+    exp = claims.get("exp")
+    moment = (now or dt.datetime.now(dt.UTC)).timestamp()
+    if exp is not None and (not isinstance(exp, int) or moment >= exp + leeway.total_seconds()):
+        raise StatusListError("the status list token has expired")
+    return _list_of(claims, uri)
+
+
+def _list_of(claims: Mapping[str, Any], uri: str) -> StatusList:
+    if claims.get("sub") != uri:
+        raise StatusListError("the status list token is not the one the attestation names")
+    listed = claims.get("status_list")
+    if not isinstance(listed, Mapping) or listed.get("bits") not in (1, 2, 4, 8):
+        raise StatusListError("the status list token has no valid status_list")
+    ttl = claims.get("ttl")
+    if ttl is not None and (isinstance(ttl, bool) or not isinstance(ttl, int) or ttl <= 0):
+        raise StatusListError("the status list token's ttl is not a positive whole number")
+    try:
+        raw = decode(str(listed.get("lst")))
+    except ValueError as exc:
+        raise StatusListError(str(exc)) from None
+    return StatusList(uri, int(claims["iat"]), ttl, int(listed["bits"]), raw)
 
 
 def load_jwks(text: str) -> dict[str, Any]:

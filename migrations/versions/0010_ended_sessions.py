@@ -1,6 +1,6 @@
 """ended browser sessions
 
-Revision ID: 0010_15b_ended_sessions
+Revision ID: 0010
 Revises: 0009
 Create Date: 2026-12-02
 
@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0010_15b_ended_sessions"
+revision: str = "0010"
 down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

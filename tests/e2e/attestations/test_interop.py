@@ -152,6 +152,32 @@ def test_cehours_verify_against_the_running_service(
     assert revoked.stdout.startswith("FAIL revoked")
 
 
+def test_cehours_verify_through_the_status_list_caches_it_within_its_ttl(
+    service: tuple[str, dict[str, str], Session, bytes], tmp_path: Path
+) -> None:
+    base, keys, session, kek = service
+    signing_keys.create_key(session, kek, actor="ops")
+    issued = _issue(base, keys, "a")
+    cache = tmp_path / "lists"
+    online = ["--jwks", f"{base}/.well-known/jwks.json", "--issuer", ISSUER, "--status-list"]
+    ok = _cli("verify", issued["token"], *online, "--status-cache", str(cache))
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert len(list(cache.iterdir())) == 1
+    revoke = requests.post(
+        f"{base}/v1/attestations/{issued['jti']}/revocation",
+        json={"reason": "falsified hours"},
+        headers={"Authorization": f"Bearer {keys['admin']}"},
+        timeout=10,
+    )
+    assert revoke.status_code == 200, revoke.text
+    # Within the list's ttl the cached copy is used, as the draft allows: still valid.
+    cached = _cli("verify", issued["token"], *online, "--status-cache", str(cache))
+    assert cached.returncode == 0, cached.stdout
+    fresh = _cli("verify", issued["token"], *online)
+    assert fresh.returncode == 1
+    assert fresh.stdout.startswith("FAIL revoked")
+
+
 def _readme_example() -> str:
     readme = (Path(__file__).resolve().parents[3] / "README.md").read_text(encoding="utf-8")
     section = readme.split("## Attestations", 1)[1].split("\n## ", 1)[0]
@@ -174,3 +200,32 @@ def test_the_readme_pyjwt_example_verifies_a_live_token(
     assert capsys.readouterr().out.startswith("True {")
     with pytest.raises(AssertionError):
         exec(code, {"token": issued["token"], "id_number": id_number(2)})  # noqa: S102
+
+
+def _readme_status_list_example() -> str:
+    readme = (Path(__file__).resolve().parents[3] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Filing offices", 1)[1].split("\n## ", 1)[0]
+    return section.split("```python\n", 1)[1].split("```", 1)[0]
+
+
+def test_the_readme_status_list_example_reads_a_live_list(
+    service: tuple[str, dict[str, str], Session, bytes], capsys: pytest.CaptureFixture[str]
+) -> None:
+    base, keys, session, kek = service
+    signing_keys.create_key(session, kek, actor="ops")
+    issued = _issue(base, keys, "a")
+    code = _readme_status_list_example()
+    placeholder = 'BASE, ISSUER = "https://cehours.example", "https://cehours.example/"'
+    assert placeholder in code
+    code = code.replace(placeholder, f"BASE, ISSUER = {base!r}, {ISSUER!r}")
+    exec(code, {"token": issued["token"]})  # noqa: S102
+    assert capsys.readouterr().out == "valid\n"
+    revoke = requests.post(
+        f"{base}/v1/attestations/{issued['jti']}/revocation",
+        json={"reason": "falsified hours"},
+        headers={"Authorization": f"Bearer {keys['admin']}"},
+        timeout=10,
+    )
+    assert revoke.status_code == 200
+    exec(code, {"token": issued["token"]})  # noqa: S102
+    assert capsys.readouterr().out == "revoked\n"
