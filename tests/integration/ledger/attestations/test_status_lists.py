@@ -171,3 +171,26 @@ def test_a_moment_before_the_attestation_or_in_the_future_is_refused(
         assert "at" in caught.value.errors
     with pytest.raises(UnknownAttestationError):
         get_attestation_status_at(session, "att_nope", now)
+
+
+def test_the_tokens_of_a_retired_key_read_revoked_in_the_list_and_from_its_retirement_on(
+    session: Session, active_key: signing_keys.KeyInfo, kek: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(signing_keys, "_sleep", lambda seconds: None)
+    issued = issue(session, person_with_hours(session))
+    _, before = served(session, kek)
+    assert before.document(claims_of(issued.token))["status"] == "valid"
+    signing_keys.rotate_key(session, kek, actor="ops@test")
+    retired = signing_keys.retire_key(session, active_key.kid, reason="stolen", actor="ops@test")
+    assert retired.retired_at is not None
+    # The list's version moved on in the retirement's transaction: the list is read again.
+    _, after = served(session, kek)
+    assert after.document(claims_of(issued.token))["status"] == "revoked"
+    idx = claims_of(issued.token)["status"]["status_list"]["idx"]
+    assert status_at(after.raw, idx) == StatusType.INVALID
+    # At a moment: valid before the retirement, revoked (key-retired) from it on.
+    just_before = retired.retired_at - dt.timedelta(microseconds=1)
+    assert get_attestation_status_at(session, issued.jti, just_before).status == "valid"
+    since = get_attestation_status_at(session, issued.jti, dt.datetime.now(dt.UTC))
+    assert (since.status, since.reason_code) == ("revoked", "key-retired")
+    assert since.changed_at == retired.retired_at
