@@ -60,6 +60,7 @@ from api.resources import (
     sync,
     transcripts,
 )
+from api.resources import log as log_resource
 from api.resources.base import ProblemSchema, loads
 from ledger.db.engine import make_engine, make_session_factory
 from ledger.values.id_numbers import mask_id_number
@@ -76,6 +77,7 @@ BLUEPRINTS: list[flask_smorest.Blueprint] = [
     sync.blp,
     transcripts.blp,
     me.blp,
+    log_resource.blp,
 ]
 """Every resource's blueprint, registered in this order (see the module docstring)."""
 

@@ -119,3 +119,23 @@ class IdentityConfigError(LedgerError):
     """The identity provider's configuration is missing or not acceptable."""
 
     code = "identity-not-configured"
+
+
+class LogError(LedgerError):
+    """A request about the log that cannot be answered as asked (a size or range it does not
+    have, a proof it cannot give, a cosignature that does not check)."""
+
+    code = "log"
+
+
+class NotInLogError(NotFoundError):
+    """The entry is not (yet) a leaf of the log, or no checkpoint has been signed yet."""
+
+    code = "not-in-log"
+
+
+class LogKeyError(LedgerError):
+    """No checkpoint signing key is usable (none made, or the key-encryption key does not
+    open it)."""
+
+    code = "log-key"

@@ -34,6 +34,7 @@ from ledger.errors import (
     UnknownPersonError,
     ValidationError,
 )
+from ledger.log.binding import log_claim
 from ledger.values.id_numbers import validate_id_number
 
 Evaluator = Callable[[Session, str, str, dt.date | None], Evaluated]
@@ -147,6 +148,7 @@ def issue_attestation(
     id_number: str | None = None,
     kek: bytes | None = None,
     evaluate: Evaluator | None = None,
+    refresh_log: Callable[[], None] | None = None,
 ) -> Issued:
     """Evaluate ``profile_id`` for a person as of a date, sign the result and record it.
 
@@ -154,6 +156,10 @@ def issue_attestation(
     chain head is locked first, so no reversal can slip between the evaluation and the record of
     what it counted (a reversal after commit finds the attestation and stales it). ``evaluate``
     replaces the compliance engine (tests); ``kek`` defaults to the environment's.
+
+    The token's ``log`` claim names the newest checkpoint and the person's head entry. When the
+    head is newer than that checkpoint, ``refresh_log`` (given by a server: integrate and sign
+    now) is called once and the issuance run again, so that the token can be proved in the log.
 
     Raises:
         UnknownPersonError: no such person.
@@ -168,6 +174,8 @@ def issue_attestation(
     run = evaluate or _evaluate
     signer = _Signer(configured_issuer(), token_lifetime(), issued_by)
 
+    wait_for_log = refresh_log is not None
+
     def transaction() -> Issued:
         with write_transaction(session):
             # The lock is a statement of its own, before the evaluation's read. Under READ
@@ -179,12 +187,25 @@ def issue_attestation(
                 raise UnknownPersonError("no such person")
             person = found[0]
             evaluated = run(session, person.id, profile_id, as_of)
+            log = log_claim(session, person.id, evaluated.entry_count)
+            if wait_for_log and log is not None and not log["included"]:
+                raise _LogBehindError
             key = active_signing_key(session, kek)
-            row, counted = signer.sign(person, evaluated, key, ref)
+            row, counted = signer.sign(person, evaluated, key, ref, log)
             store_issued(session, row, counted)
             return Issued(row.jti, row.token, row.compliant, row.expires_at, key.kid)
 
-    return run_with_retries(transaction)
+    try:
+        return run_with_retries(transaction)
+    except _LogBehindError:
+        assert refresh_log is not None
+        refresh_log()
+        wait_for_log = False
+        return run_with_retries(transaction)
+
+
+class _LogBehindError(Exception):
+    """The person's head entry is newer than the log's newest checkpoint (rolls back)."""
 
 
 def _lock_for(
@@ -212,7 +233,12 @@ class _Signer:
     issued_by: str
 
     def sign(
-        self, person: Applicant, evaluated: Evaluated, key: LoadedKey, ref: str | None
+        self,
+        person: Applicant,
+        evaluated: Evaluated,
+        key: LoadedKey,
+        ref: str | None,
+        log: dict[str, Any] | None = None,
     ) -> tuple[AttestationRow, list[int]]:
         """The attestation's row (its token signed with ``key``) and the entry ids it counted."""
         now = dt.datetime.now(dt.UTC).replace(microsecond=0)
@@ -228,6 +254,7 @@ class _Signer:
             issued_at=now,
             expires_at=expires,
             application_ref=ref,
+            log=log,
         )
         row = AttestationRow(
             jti=jti,

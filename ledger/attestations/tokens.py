@@ -89,8 +89,10 @@ def build_claims(
     expires_at: dt.datetime,
     application_ref: str | None,
     salt: str | None = None,
+    log: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The claims of an attestation token (see the README's "Attestations" for each one)."""
+    """The claims of an attestation token (see the README's "Attestations" for each one);
+    ``log`` is the log checkpoint it was read at (:func:`ledger.log.binding.log_claim`)."""
     salt = salt or secrets.token_hex(16)
     ids = sorted(set(evaluated.counted_entry_ids))
     claims: dict[str, Any] = {
@@ -122,6 +124,8 @@ def build_claims(
     }
     if application_ref is not None:
         claims["application_ref"] = application_ref
+    if log is not None:
+        claims["log"] = dict(log)
     return claims
 
 

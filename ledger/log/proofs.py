@@ -1,0 +1,97 @@
+"""The proofs the log gives anyone: an entry's inclusion in a tree, and a tree's consistency with
+an earlier one. Nothing personal is in either: entry ids, sizes and hashes only."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ledger.db.transactions import read_transaction
+from ledger.errors import LogError, NotInLogError
+from ledger.log.merkle import Node, ProofError
+from ledger.log.tables import LogCheckpoint, LogLeaf
+from ledger.log.tree import consistency_proof, inclusion_proof, latest_head, read_nodes
+
+_NO_ID = 2**63  # no entry id (a 64-bit signed integer) is this large
+
+
+@dataclass(frozen=True, slots=True)
+class InclusionProof:
+    """Entry ``entry_id`` is leaf ``leaf_index`` of the tree of ``tree_size``."""
+
+    entry_id: int
+    leaf_index: int
+    tree_size: int
+    leaf_hash: bytes
+    hashes: list[bytes]
+
+
+@dataclass(frozen=True, slots=True)
+class ConsistencyProof:
+    """The tree of size ``to`` extends the tree of size ``from_size``."""
+
+    from_size: int
+    to: int
+    hashes: list[bytes]
+
+
+def _tree_size(session: Session) -> int:
+    head = latest_head(session)
+    return head.tree_size if head else 0
+
+
+def _check_size(name: str, size: int, limit: int) -> None:
+    if not 1 <= size <= limit:
+        raise LogError(f"{name} must be from 1 to the log's size, {limit}; it is {size}")
+
+
+def prove_inclusion(session: Session, entry_id: int, tree_size: int | None) -> InclusionProof:
+    """The inclusion proof of an entry in the tree of ``tree_size`` (None: the latest signed
+    checkpoint's).
+
+    Raises:
+        NotInLogError: the entry is not a leaf (unknown, or not integrated yet), or no
+            checkpoint exists to default to.
+        LogError: the size is outside the log, or the entry came after it.
+    """
+    with read_transaction(session):
+        if tree_size is None:
+            tree_size = session.scalar(
+                select(LogCheckpoint.tree_size).order_by(LogCheckpoint.tree_size.desc()).limit(1)
+            )
+            if not tree_size:
+                raise NotInLogError("no checkpoint has been signed yet")
+        _check_size("tree_size", tree_size, _tree_size(session))
+        if not 1 <= entry_id < _NO_ID:
+            raise NotInLogError(f"entry {entry_id} is not in the log")
+        index = session.scalar(select(LogLeaf.leaf_index).where(LogLeaf.entry_id == entry_id))
+        if index is None:
+            raise NotInLogError(f"entry {entry_id} is not in the log (yet)")
+        if index >= tree_size:
+            raise LogError(
+                f"entry {entry_id} is leaf {index}, added after the tree had {tree_size} leaves"
+            )
+        try:
+            hashes = inclusion_proof(session, index, tree_size)
+        except ProofError as exc:
+            raise LogError(str(exc)) from None
+        leaf = read_nodes(session, [Node(0, index)])[Node(0, index)]
+    return InclusionProof(entry_id, index, tree_size, leaf, hashes)
+
+
+def prove_consistency(session: Session, old: int, new: int) -> ConsistencyProof:
+    """The consistency proof from the tree of size ``old`` to the tree of size ``new``.
+
+    Raises:
+        LogError: not ``1 <= old <= new <= the log's size``.
+    """
+    with read_transaction(session):
+        size = _tree_size(session)
+        _check_size("from", old, size)
+        _check_size("to", new, size)
+        if old > new:
+            raise LogError(f"from ({old}) is larger than to ({new})")
+        hashes = consistency_proof(session, old, new) if old < new else []
+    return ConsistencyProof(old, new, hashes)
