@@ -100,7 +100,7 @@ def parse_vkey(text: str) -> Verifier:
     Raises:
         NoteError: malformed, an unknown type, or the key ID does not match.
     """
-    parts = text.strip().split("+")
+    parts = text.strip().split("+", 2)  # the base64 key may itself hold a "+"
     if len(parts) != 3:
         raise NoteError("a verifier key is <name>+<hex key ID>+<base64 key>")
     name, hex_id, encoded = parts

@@ -114,3 +114,13 @@ def test_a_cosignature_verifies_with_its_witness_key_only() -> None:
     as_note_key = notes.Verifier("audit.example/w1", notes.NOTE_ED25519, verifier.public_key)
     with pytest.raises(notes.NoteError):
         notes.verify_cosignature(text, signature, as_note_key)
+
+
+def test_a_verifier_key_whose_base64_holds_a_plus_reads_back() -> None:
+    for _ in range(64):
+        key = ed25519.Ed25519PrivateKey.generate().public_key().public_bytes_raw()
+        verifier = notes.Verifier("cehours.example/log", notes.NOTE_ED25519, key)
+        if "+" in verifier.vkey().split("+", 2)[2]:
+            assert notes.parse_vkey(verifier.vkey()) == verifier
+            return
+    pytest.fail("no key with a '+' in its base64 in 64 tries")
