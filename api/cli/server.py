@@ -77,7 +77,9 @@ def _post_worker_init(worker: Any) -> None:
     gc.freeze()
     from api.log_publisher import start_publisher
 
-    start_publisher(worker.wsgi)
+    app = getattr(worker, "wsgi", None)
+    if app is not None:
+        start_publisher(app)
 
 
 def gunicorn_options(bind: str, workers: int, threads: int) -> dict[str, Any]:

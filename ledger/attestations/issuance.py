@@ -157,9 +157,8 @@ def issue_attestation(
     what it counted (a reversal after commit finds the attestation and stales it). ``evaluate``
     replaces the compliance engine (tests); ``kek`` defaults to the environment's.
 
-    The token's ``log`` claim names the newest checkpoint and the person's head entry. When the
-    head is newer than that checkpoint, ``refresh_log`` (given by a server: integrate and sign
-    now) is called once and the issuance run again, so that the token can be proved in the log.
+    The ``log`` claim names the newest checkpoint; if the person's head is newer, ``refresh_log``
+    (a server's: integrate and sign now) is called once and the issuance run again.
 
     Raises:
         UnknownPersonError: no such person.
@@ -174,9 +173,7 @@ def issue_attestation(
     run = evaluate or _evaluate
     signer = _Signer(configured_issuer(), token_lifetime(), issued_by)
 
-    wait_for_log = refresh_log is not None
-
-    def transaction() -> Issued:
+    def transaction(wait_for_log: bool) -> Issued:
         with write_transaction(session):
             # The lock is a statement of its own, before the evaluation's read. Under READ
             # COMMITTED a statement reads the snapshot it started with: a read that also took
@@ -195,13 +192,19 @@ def issue_attestation(
             store_issued(session, row, counted)
             return Issued(row.jti, row.token, row.compliant, row.expires_at, key.kid)
 
+    return _issue_logged(transaction, refresh_log)
+
+
+def _issue_logged(
+    attempt: Callable[[bool], Issued], refresh_log: Callable[[], None] | None
+) -> Issued:
+    """Run the issuance; if the log is behind the person's head, refresh it once and rerun."""
     try:
-        return run_with_retries(transaction)
+        return run_with_retries(lambda: attempt(refresh_log is not None))
     except _LogBehindError:
         assert refresh_log is not None
         refresh_log()
-        wait_for_log = False
-        return run_with_retries(transaction)
+        return run_with_retries(lambda: attempt(False))
 
 
 class _LogBehindError(Exception):
