@@ -33,11 +33,11 @@ from typing import NamedTuple
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from ledger.db.transactions import run_with_retries, write_transaction
+from ledger.db.transactions import read_transaction, run_with_retries, write_transaction
 from ledger.entries.storage import APPEND_LOCK
 from ledger.entries.tables import Entry
 from ledger.log.merkle import EMPTY_ROOT
-from ledger.log.tree import Head, append_leaves, latest_head
+from ledger.log.tree import Head, latest_head, plan_leaves, write_planned
 
 # Advisory lock keys (PostgreSQL, per database): appends share APPEND_LOCK when they take entry
 # ids (ledger.entries.storage); the horizon takes it alone for an instant. Integrations take
@@ -79,8 +79,8 @@ def integrate(session: Session, *, batch: int = BATCH) -> Integrated:
     added = 0
     while True:
         head, count = run_with_retries(lambda: _integrate_batch(session, horizon, batch))
-        added += count
-        if count < batch:
+        added += max(count, 0)
+        if 0 <= count < batch:
             break
     if head is None:
         return Integrated(0, EMPTY_ROOT, 0)
@@ -88,9 +88,9 @@ def integrate(session: Session, *, batch: int = BATCH) -> Integrated:
 
 
 def _integrate_batch(session: Session, horizon: int | None, batch: int) -> tuple[Head | None, int]:
-    with write_transaction(session):
-        if session.get_bind().dialect.name == "postgresql":
-            session.execute(_INTEGRATING)
+    """One batch: read and hash without a write lock, then write if the head has not moved
+    meanwhile (count -1: it moved, another integration got there first; go again)."""
+    with read_transaction(session):
         head = latest_head(session)
         after = head.last_entry_id if head else 0
         query = select(Entry.id, Entry.hash).where(Entry.id > after)
@@ -99,6 +99,12 @@ def _integrate_batch(session: Session, horizon: int | None, batch: int) -> tuple
         rows = session.execute(query.order_by(Entry.id).limit(batch)).all()
         if not rows:
             return head, 0
-        now = dt.datetime.now(dt.UTC)
-        new = append_leaves(session, head, [(r.id, bytes.fromhex(r.hash)) for r in rows], now)
-        return new, len(rows)
+        planned = plan_leaves(session, head, [(r.id, bytes.fromhex(r.hash)) for r in rows])
+    # The write lock (SQLite) or the integration lock (PostgreSQL) is held for the inserts
+    # only: appends wait for no hashing.
+    with write_transaction(session):
+        if session.get_bind().dialect.name == "postgresql":
+            session.execute(_INTEGRATING)
+        if latest_head(session) != head:
+            return head, -1
+        return write_planned(session, planned, dt.datetime.now(dt.UTC)), len(rows)

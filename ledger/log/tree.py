@@ -12,9 +12,10 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from typing import NamedTuple
 
-from sqlalchemy import insert, select, tuple_
+from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
 
+from ledger.db import fast
 from ledger.log.merkle import (
     Node,
     Range,
@@ -141,6 +142,59 @@ def grow(frontier: Sequence[bytes], size: int, leaves: Sequence[bytes]) -> Grown
     return Grown(nodes, fold_range([h for _, _, h in stack]))
 
 
+class LeafRow(NamedTuple):
+    leaf_index: int
+    entry_id: int
+
+
+class NodeRow(NamedTuple):
+    level: int
+    idx: int
+    hash: bytes
+
+
+class HeadRow(NamedTuple):
+    tree_size: int
+    root_hash: bytes
+    last_entry_id: int
+    integrated_at: dt.datetime
+
+
+class Planned(NamedTuple):
+    """Leaves to append, computed from a head without holding a write lock."""
+
+    head: Head | None
+    leaves: list[LeafRow]
+    nodes: list[NodeRow]
+    new: Head
+
+
+def plan_leaves(
+    session: Session, head: Head | None, entries: Sequence[tuple[int, bytes]]
+) -> Planned:
+    """The leaves, nodes and head that appending entries ``(entry id, 32-byte chain hash)``, in
+    id order, to the tree at ``head`` makes (reads the frontier; writes nothing).
+
+    Raises:
+        MissingNodeError: the stored tree lacks a node of its own frontier.
+    """
+    size = head.tree_size if head else 0
+    frontier_nodes = range_nodes(0, size)
+    stored = read_nodes(session, frontier_nodes)
+    grown = grow([stored[n] for n in frontier_nodes], size, [leaf_hash(h) for _, h in entries])
+    leaves = [LeafRow(size + i, e) for i, (e, _) in enumerate(entries)]
+    nodes = [NodeRow(*n) for n in grown.nodes]
+    return Planned(head, leaves, nodes, Head(size + len(entries), grown.root, entries[-1][0]))
+
+
+def write_planned(session: Session, planned: Planned, now: dt.datetime) -> Head:
+    """Write planned leaves, nodes and head, in the caller's write transaction."""
+    fast.insert_rows(session, LOG_LEAVES, planned.leaves)
+    fast.insert_rows(session, LOG_NODES, planned.nodes)
+    fast.insert_rows(session, LOG_HEADS, [HeadRow(*planned.new, now)])
+    return planned.new
+
+
 def append_leaves(
     session: Session, head: Head | None, entries: Sequence[tuple[int, bytes]], now: dt.datetime
 ) -> Head:
@@ -150,20 +204,4 @@ def append_leaves(
     Raises:
         MissingNodeError: the stored tree lacks a node of its own frontier.
     """
-    size = head.tree_size if head else 0
-    frontier_nodes = range_nodes(0, size)
-    stored = read_nodes(session, frontier_nodes)
-    grown = grow([stored[n] for n in frontier_nodes], size, [leaf_hash(h) for _, h in entries])
-    session.execute(
-        insert(LOG_LEAVES),
-        [{"leaf_index": size + i, "entry_id": e} for i, (e, _) in enumerate(entries)],
-    )
-    session.execute(
-        insert(LOG_NODES), [{"level": lv, "idx": ix, "hash": h} for lv, ix, h in grown.nodes]
-    )
-    new = Head(size + len(entries), grown.root, entries[-1][0])
-    session.execute(
-        insert(LOG_HEADS),
-        [{**new._asdict(), "integrated_at": now}],
-    )
-    return new
+    return write_planned(session, plan_leaves(session, head, entries), now)
