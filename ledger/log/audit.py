@@ -25,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from sqlalchemy import func, insert, select, tuple_
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session, aliased
 
 from ledger.db.transactions import read_transaction, write_transaction
@@ -34,7 +34,7 @@ from ledger.entries.tables import Entry
 from ledger.log.merkle import Node, fold_range, leaf_hash, node_hash, range_nodes
 from ledger.log.notes import NOTE_ED25519, NoteError, Verifier, parse_checkpoint, verify_note
 from ledger.log.tables import LogAudit, LogCheckpoint, LogHead, LogKey, LogLeaf, LogNode
-from ledger.log.tree import MissingNodeError, read_nodes
+from ledger.log.tree import MissingNodeError, read_nodes, stored_nodes
 
 MAX_PROBLEMS = 1000
 _BATCH = 5000
@@ -153,20 +153,10 @@ class _Walk:
             self.compare()
 
     def compare(self) -> None:
-        keys = list(self.pending)
-        stored: dict[Node, bytes] = {}
-        for start in range(0, len(keys), 400):
-            chunk = keys[start : start + 400]
-
-            rows = self.session.execute(
-                select(LogNode.level, LogNode.idx, LogNode.hash).where(
-                    tuple_(LogNode.level, LogNode.idx).in_([tuple(k) for k in chunk])
-                )
-            )
-            stored.update({Node(r.level, r.idx): bytes(r.hash) for r in rows})
-        for node in keys:
+        stored = stored_nodes(self.session, self.pending)
+        for node, want in self.pending.items():
             have = stored.get(node)
-            if have != self.pending[node]:
+            if have != want:
                 what = "missing" if have is None else "does not recompute from the leaves"
                 self.report.problem(f"log node level {node.level} index {node.idx}: {what}")
         self.pending.clear()

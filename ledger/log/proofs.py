@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from ledger.db.transactions import read_transaction
 from ledger.errors import LogError, NotInLogError
-from ledger.log.merkle import Node, ProofError
-from ledger.log.tables import LogCheckpoint, LogLeaf
-from ledger.log.tree import consistency_proof, inclusion_proof, latest_head, read_nodes
+from ledger.log.merkle import ProofError, Range, inclusion_ranges
+from ledger.log.tables import LogCheckpoint, LogHead, LogLeaf
+from ledger.log.tree import consistency_proof, hash_ranges
 
 _NO_ID = 2**63  # no entry id (a 64-bit signed integer) is this large
 
@@ -37,9 +37,16 @@ class ConsistencyProof:
     hashes: list[bytes]
 
 
+# Built once: building a statement costs more than running it here.
+_LATEST_CHECKPOINT = (
+    select(LogCheckpoint.tree_size).order_by(LogCheckpoint.tree_size.desc()).limit(1)
+)
+_SIZE = select(LogHead.tree_size).order_by(LogHead.tree_size.desc()).limit(1)
+_LEAF = select(LogLeaf.leaf_index).where(LogLeaf.entry_id == bindparam("entry_id"))
+
+
 def _tree_size(session: Session) -> int:
-    head = latest_head(session)
-    return head.tree_size if head else 0
+    return session.scalar(_SIZE) or 0
 
 
 def _check_size(name: str, size: int, limit: int) -> None:
@@ -58,15 +65,13 @@ def prove_inclusion(session: Session, entry_id: int, tree_size: int | None) -> I
     """
     with read_transaction(session):
         if tree_size is None:
-            tree_size = session.scalar(
-                select(LogCheckpoint.tree_size).order_by(LogCheckpoint.tree_size.desc()).limit(1)
-            )
+            tree_size = session.scalar(_LATEST_CHECKPOINT)
             if not tree_size:
                 raise NotInLogError("no checkpoint has been signed yet")
         _check_size("tree_size", tree_size, _tree_size(session))
         if not 1 <= entry_id < _NO_ID:
             raise NotInLogError(f"entry {entry_id} is not in the log")
-        index = session.scalar(select(LogLeaf.leaf_index).where(LogLeaf.entry_id == entry_id))
+        index = session.scalar(_LEAF, {"entry_id": entry_id})
         if index is None:
             raise NotInLogError(f"entry {entry_id} is not in the log (yet)")
         if index >= tree_size:
@@ -74,10 +79,12 @@ def prove_inclusion(session: Session, entry_id: int, tree_size: int | None) -> I
                 f"entry {entry_id} is leaf {index}, added after the tree had {tree_size} leaves"
             )
         try:
-            hashes = inclusion_proof(session, index, tree_size)
+            # The leaf's own hash is one more range of the same read.
+            *hashes, leaf = hash_ranges(
+                session, [*inclusion_ranges(index, tree_size), Range(index, index + 1)]
+            )
         except ProofError as exc:
             raise LogError(str(exc)) from None
-        leaf = read_nodes(session, [Node(0, index)])[Node(0, index)]
     return InclusionProof(entry_id, index, tree_size, leaf, hashes)
 
 

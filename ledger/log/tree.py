@@ -9,10 +9,11 @@ nothing already stored is ever changed.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterable, Sequence
 from typing import NamedTuple
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import TextClause, select, text
 from sqlalchemy.orm import Session
 
 from ledger.db import fast
@@ -26,9 +27,9 @@ from ledger.log.merkle import (
     node_hash,
     range_nodes,
 )
-from ledger.log.tables import LOG_HEADS, LOG_LEAVES, LOG_NODES, LogHead, LogNode
+from ledger.log.tables import LOG_HEADS, LOG_LEAVES, LOG_NODES, LogHead
 
-_CHUNK = 400  # node keys a statement (SQLite allows 32766 parameters; two a key)
+_CHUNK = 200  # node keys a statement (two parameters a key)
 
 
 class Head(NamedTuple):
@@ -43,14 +44,41 @@ class MissingNodeError(LookupError):
     """A node the tree should hold is not stored (the tree was truncated or damaged)."""
 
 
+_LATEST = (
+    select(LogHead.tree_size, LogHead.root_hash, LogHead.last_entry_id)
+    .order_by(LogHead.tree_size.desc())
+    .limit(1)
+)
+
+
 def latest_head(session: Session) -> Head | None:
     """The newest tree head, or None before the first integration."""
-    row = session.execute(
-        select(LogHead.tree_size, LogHead.root_hash, LogHead.last_entry_id)
-        .order_by(LogHead.tree_size.desc())
-        .limit(1)
-    ).first()
+    row = session.execute(_LATEST).first()
     return Head(row.tree_size, bytes(row.root_hash), row.last_entry_id) if row else None
+
+
+@functools.cache
+def _nodes_query(n: int) -> TextClause:
+    """The read of ``n`` nodes, built once per count: building it from expressions cost more
+    than running it (about 8 ms of a 10 ms proof at 10 million leaves). One equality pair per
+    node, OR-ed: both databases look each up by the primary key (SQLite scans the whole table
+    for a row-value IN list)."""
+    pairs = " OR ".join(f"(level = :l{i} AND idx = :i{i})" for i in range(n))
+    return text(f"SELECT level, idx, hash FROM log_nodes WHERE {pairs}")  # noqa: S608
+
+
+def stored_nodes(session: Session, nodes: Iterable[Node]) -> dict[Node, bytes]:
+    """The stored hashes of those of ``nodes`` that are stored."""
+    wanted = sorted(set(nodes))
+    found: dict[Node, bytes] = {}
+    for start in range(0, len(wanted), _CHUNK):
+        chunk = wanted[start : start + _CHUNK]
+        params = {}
+        for i, n in enumerate(chunk):
+            params[f"l{i}"], params[f"i{i}"] = n.level, n.idx
+        rows = session.execute(_nodes_query(len(chunk)), params)
+        found.update({Node(level, idx): bytes(h) for level, idx, h in rows})
+    return found
 
 
 def read_nodes(session: Session, nodes: Iterable[Node]) -> dict[Node, bytes]:
@@ -59,17 +87,9 @@ def read_nodes(session: Session, nodes: Iterable[Node]) -> dict[Node, bytes]:
     Raises:
         MissingNodeError: one of them is not stored.
     """
-    wanted = sorted(set(nodes))
-    found: dict[Node, bytes] = {}
-    for start in range(0, len(wanted), _CHUNK):
-        chunk = wanted[start : start + _CHUNK]
-        rows = session.execute(
-            select(LogNode.level, LogNode.idx, LogNode.hash).where(
-                tuple_(LogNode.level, LogNode.idx).in_([tuple(n) for n in chunk])
-            )
-        )
-        found.update({Node(r.level, r.idx): bytes(r.hash) for r in rows})
-    missing = [n for n in wanted if n not in found]
+    wanted = set(nodes)
+    found = stored_nodes(session, wanted)
+    missing = sorted(wanted - found.keys())
     if missing:
         raise MissingNodeError(
             f"the tree holds no node at level {missing[0].level}, index {missing[0].idx}"
