@@ -64,6 +64,7 @@ from api.resources import (
     sync,
     transcripts,
 )
+from api.resources import log as log_resource
 from api.resources.base import ProblemSchema, loads
 from ledger.db.engine import make_engine, make_session_factory
 from ledger.values.id_numbers import mask_text
@@ -91,6 +92,7 @@ BLUEPRINTS: list[flask_smorest.Blueprint] = [
     sync.blp,
     transcripts.blp,
     me.blp,
+    log_resource.blp,
 ]
 """Every resource's blueprint, registered in this order (see the module docstring)."""
 

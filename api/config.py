@@ -39,6 +39,8 @@ DEFAULTS: dict[str, Any] = {
     "ENGINE_OPTIONS": {},
     # Development conveniences (`cehours serve --dev`); never on in production.
     "DEV": False,
+    # Seconds between rounds of each worker's log publisher (integrate, sign); 0: off.
+    "LOG_INTERVAL_SECONDS": 2,
     "DATABASE_URL": None,
 }
 

@@ -26,6 +26,7 @@ from ledger.attestations.tokens import DEFAULT_ISSUER, ISSUER_ENV
 from ledger.compliance.catalogue import PROFILES_DIR_ENV
 from ledger.db.engine import DEFAULT_DATABASE_URL
 from ledger.errors import LedgerError
+from ledger.log import checkpoints
 
 ENV_VAR = "CEHOURS_ENV"
 PRODUCTION = "production"
@@ -143,6 +144,12 @@ APP_SETTINGS: tuple[Setting, ...] = (
         dev_only=True,
     ),
     _app(
+        "LOG_INTERVAL_SECONDS",
+        "Seconds between rounds of each server worker's log publisher: it adds new entries to "
+        "the Merkle log and signs a checkpoint when the tree grew. `0`: off (then run "
+        "`cehours log publish`).",
+    ),
+    _app(
         "DEV_IDP",
         "`1` enables the development identity provider (tokens from `cehours dev-idp`, "
         "`/dev/sign-in`) when no provider is configured. Never in production.",
@@ -234,6 +241,19 @@ PROCESS_SETTINGS: tuple[Setting, ...] = (
         signing_keys.LIFETIME_ENV,
         signing_keys.DEFAULT_LIFETIME.days,
         "How many days an attestation stays live (1 to 3660).",
+    ),
+    Setting(
+        checkpoints.ORIGIN_ENV,
+        checkpoints.DEFAULT_ORIGIN,
+        "The log's origin: the first line of every checkpoint and the name of its signing key "
+        "(no spaces, no `+`). Changing it needs a new key (`cehours log key create`).",
+    ),
+    Setting(
+        checkpoints.WITNESSES_ENV,
+        None,
+        "Witnesses whose cosignatures the log accepts and serves: their cosignature verifier "
+        "keys (`<name>+<hex id>+<base64 key>`, as `cehours witness` prints), separated by "
+        "commas or spaces.",
     ),
     Setting(
         ISSUER_ENV,

@@ -137,3 +137,23 @@ class StoredAnswerTooLargeError(LedgerError):
     """An answer is larger than an idempotency key may keep; it is answered, not kept."""
 
     code = "stored-answer-too-large"
+
+
+class LogError(LedgerError):
+    """A request about the log that cannot be answered as asked (a size or range it does not
+    have, a proof it cannot give, a cosignature that does not check)."""
+
+    code = "log"
+
+
+class NotInLogError(NotFoundError):
+    """The entry is not (yet) a leaf of the log, or no checkpoint has been signed yet."""
+
+    code = "not-in-log"
+
+
+class LogKeyError(LedgerError):
+    """No checkpoint signing key is usable (none made, or the key-encryption key does not
+    open it)."""
+
+    code = "log-key"

@@ -18,9 +18,10 @@ from ledger.access import tables as access_tables
 from ledger.attestations import tables as attestation_tables
 from ledger.db.base import Base
 from ledger.entries import tables as entry_tables
+from ledger.log import tables as log_tables
 from ledger.sync import tables as sync_tables
 
-TABLE_MODULES = (entry_tables, attestation_tables, access_tables, sync_tables)
+TABLE_MODULES = (entry_tables, attestation_tables, access_tables, sync_tables, log_tables)
 """Every module that declares tables: importing them is what puts their tables in ``metadata``."""
 metadata = Base.metadata
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"

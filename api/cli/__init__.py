@@ -36,9 +36,21 @@ def main() -> None:
 
 
 def _register() -> None:
-    from api.cli import attestations, clients, core, demo, identity, ops, profiles, server, sync
+    from api.cli import (
+        attestations,
+        clients,
+        core,
+        demo,
+        identity,
+        log,
+        ops,
+        profiles,
+        server,
+        sync,
+    )
 
-    for module in (core, clients, profiles, attestations, sync, server, demo, ops, identity):
+    modules = (core, clients, profiles, attestations, sync, server, demo, ops, identity, log)
+    for module in modules:
         for command in module.COMMANDS:
             main.add_command(command)
 

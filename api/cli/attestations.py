@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import getpass
 import hashlib
@@ -31,6 +32,8 @@ from ledger.attestations.verification import (
     verify_token,
 )
 from ledger.errors import LedgerError
+from ledger.log.binding import LogBindingError, check_log_binding
+from ledger.log.notes import NoteError, parse_vkey
 
 HTTP_TIMEOUT = 10
 _ALGORITHMS = [a.value for a in SigningAlgorithm]
@@ -191,6 +194,18 @@ def _status_url(template: str, jti: str) -> str:
     default=configured_issuer,
     show_default="$CEHOURS_ISSUER or https://cehours.example/",
 )
+@click.option(
+    "--log",
+    "log_url",
+    default=None,
+    help="the service's base URL: prove the token's chain head is in the log checkpoint it"
+    " names, and that today's log extends that checkpoint",
+)
+@click.option(
+    "--log-key",
+    default=None,
+    help="the log's verifier key, pinned (default: fetched from the --log URL's /v1/log/key)",
+)
 @click.option("--json", "as_json", is_flag=True, help="print the result (and claims) as JSON")
 def verify(
     token: str,
@@ -200,6 +215,8 @@ def verify(
     use_status_list: bool,
     status_cache: Path | None,
     issuer: str,
+    log_url: str | None,
+    log_key: str | None,
     as_json: bool,
 ) -> None:
     """Verify an attestation TOKEN ("-" reads it from stdin) offline against a JWK Set.
@@ -227,6 +244,16 @@ def verify(
         if not isinstance(status, dict):
             status = {"status": "unknown"}
         result = verify_token(token, jwks, issuer=issuer, id_number=id_number, status=status)
+    log_failure = None
+    if result.ok and log_url is not None:
+        log_failure = check_log(result.claims, log_url, log_key)
+    if log_failure is not None:
+        reason, message = log_failure
+        if as_json:
+            click.echo(json.dumps({"valid": False, "reason": reason, "message": message}))
+        else:
+            click.echo(f"FAIL {reason}: {message}")
+        sys.exit(1)
     if as_json:
         click.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
     elif result.ok:
@@ -284,6 +311,35 @@ def _cached_list(
     except (OSError, StatusListError, UnicodeDecodeError):
         return None
     return listed if listed.fresh(dt.datetime.now(dt.UTC)) else None
+
+
+def check_log(claims: dict[str, Any], base: str, pinned: str | None) -> tuple[str, str] | None:
+    """Check a token's ``log`` claim against the log at ``base``: None, or (reason, message)."""
+    base = base.rstrip("/")
+
+    def get(path: str) -> requests.Response:
+        response = requests.get(base + path, timeout=HTTP_TIMEOUT)
+        response.raise_for_status()
+        return response
+
+    def inclusion(entry_id: int, size: int) -> dict[str, Any]:
+        answer: dict[str, Any] = get(
+            f"/v1/log/proof/inclusion?entry_id={entry_id}&tree_size={size}"
+        ).json()
+        return answer
+
+    def consistency(old: int, new: int) -> list[bytes]:
+        hashes = get(f"/v1/log/proof/consistency?from={old}&to={new}").json()["hashes"]
+        return [base64.b64decode(h, validate=True) for h in hashes]
+
+    try:
+        verifier = parse_vkey(pinned or get("/v1/log/key").text)
+        check_log_binding(claims, verifier, get("/v1/log/checkpoint").text, inclusion, consistency)
+    except LogBindingError as exc:
+        return exc.reason, str(exc)
+    except (NoteError, requests.RequestException, ValueError, KeyError) as exc:
+        return "log-unavailable", f"{type(exc).__name__}: {exc}"
+    return None
 
 
 COMMANDS: list[click.Command] = [keys, attestations_group, verify]

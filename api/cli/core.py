@@ -6,12 +6,14 @@ import json
 import sys
 
 import click
+from tqdm import tqdm
 
 from api.cli import fail, open_session
 from ledger.db.engine import database_url, make_engine, normalise_url
 from ledger.entries.audit import verify_ledger
 from ledger.entries.sources import SourceKind, add_source, list_sources
 from ledger.errors import LedgerError
+from ledger.log.audit import verify_log
 from ledger.schema import current_revision, head_revision, upgrade_database
 
 
@@ -45,17 +47,42 @@ def ledger_group() -> None:
 
 
 @ledger_group.command("verify")
-def ledger_verify() -> None:
-    """Walk every hash chain and rebuild every balance; exit 1 on any problem."""
+@click.option(
+    "--since-checkpoint",
+    is_flag=True,
+    help="only what came after the last checkpoint a verification found sound: its root must "
+    "still come out of the stored tree, then the new leaves, entries, nodes and checkpoints",
+)
+def ledger_verify(since_checkpoint: bool) -> None:
+    """Walk every hash chain and rebuild every balance, then check the log against the ledger
+    (every entry a leaf, every node, head and signed checkpoint recomputed); exit 1 on any
+    problem."""
+    problems: list[str] = []
     with open_session() as session:
-        report = verify_ledger(session)
+        if not since_checkpoint:
+            report = verify_ledger(session)
+            problems += report.problems
+            click.echo(
+                f"checked {report.people} people, {report.entries} entries, "
+                f"{report.balances} balances"
+            )
+        with tqdm(unit="leaf", desc="log", disable=None, file=sys.stderr) as bar:
+            log_report = verify_log(
+                session,
+                progress=bar.update,
+                since_checkpoint=since_checkpoint,
+                record=not problems,
+            )
+    since = f" after size {log_report.since}" if since_checkpoint else ""
     click.echo(
-        f"checked {report.people} people, {report.entries} entries, {report.balances} balances"
+        f"checked {log_report.leaves} log leaves{since} and {log_report.checkpoints} checkpoints"
+        f" ({log_report.pending} newer entries not in the log yet)"
     )
-    for problem in report.problems:
+    problems += log_report.problems
+    for problem in problems:
         click.echo(f"FAIL {problem}")
-    if not report.ok:
-        click.echo(f"ledger verify: {len(report.problems)} problem(s) found", err=True)
+    if problems:
+        click.echo(f"ledger verify: {len(problems)} problem(s) found", err=True)
         sys.exit(1)
     click.echo("ledger verify: OK")
 

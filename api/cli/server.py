@@ -71,13 +71,19 @@ def _child_exit(_server: Any, worker: Any) -> None:
     multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]
 
 
-def _post_worker_init(_worker: Any) -> None:
+def _post_worker_init(worker: Any) -> None:
     # The worker has loaded the app. Everything alive now (modules, the app, its schemas and
     # profiles) lives as long as the worker: moved out of the collector's generations, it is
     # no longer traversed by every full collection that requests' garbage triggers. Measured
     # on issuing attestations in-process: about 8% less CPU a request, as with no collector.
+    # Then the worker's log publisher starts (api.log_publisher): off every request's path.
     gc.collect()
     gc.freeze()
+    from api.log_publisher import start_publisher
+
+    app = getattr(worker, "wsgi", None)
+    if app is not None:
+        start_publisher(app)
 
 
 def gunicorn_options(

@@ -75,6 +75,14 @@ class TranscriptEntrySchema(Schema):
         allow_none=True,
         metadata={"description": "the reversal, the correcting entry, or the twin that counts"},
     )
+    hash = ma.fields.String(
+        required=True,
+        metadata={
+            "description": "the entry's chain hash (hex); its leaf in the log "
+            "(/v1/log/proof/inclusion) is SHA-256(0x00 || these 32 bytes)",
+            "example": "9f2c...64 hex digits",
+        },
+    )
 
 
 class TranscriptLedgerSchema(Schema):

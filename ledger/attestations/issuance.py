@@ -35,6 +35,7 @@ from ledger.errors import (
     UnknownPersonError,
     ValidationError,
 )
+from ledger.log.binding import log_claim
 from ledger.values.id_numbers import validate_id_number
 
 Evaluator = Callable[[Session, str, str, dt.date | None], Evaluated]
@@ -150,15 +151,16 @@ def issue_attestation(
     kek: bytes | None = None,
     evaluate: Evaluator | None = None,
     status_base: str | None = None,
+    refresh_log: Callable[[], None] | None = None,
 ) -> Issued:
     """Evaluate ``profile_id`` for a person as of a date, sign the result and record it.
 
     The person is named by ``person_id`` or, when that is ``None``, by ``id_number``. Their
     chain head is locked first, so no reversal can slip between the evaluation and the record of
     what it counted (a reversal after commit finds the attestation and stales it). ``evaluate``
-    replaces the compliance engine (tests); ``kek`` defaults to the environment's. The
-    token's ``status`` claim names its place in a status list served under ``status_base``
-    (the service's public base URL; default: the issuer).
+    replaces the compliance engine (tests); ``kek`` defaults to the environment's. ``status``
+    names its place in a list under ``status_base`` (default: the issuer); ``log`` the newest
+    checkpoint: if the head is newer, ``refresh_log`` (integrate, sign) runs once, then this.
 
     Raises:
         UnknownPersonError: no such person.
@@ -174,7 +176,7 @@ def issue_attestation(
     issuer = configured_issuer()
     signer = _Signer(issuer, token_lifetime(), issued_by, status_base or issuer)
 
-    def transaction() -> Issued:
+    def transaction(wait_for_log: bool) -> Issued:
         with write_transaction(session):
             # The lock is a statement of its own, before the evaluation's read. Under READ
             # COMMITTED a statement reads the snapshot it started with: a read that also took
@@ -185,13 +187,32 @@ def issue_attestation(
                 raise UnknownPersonError("no such person")
             person = found[0]
             evaluated = run(session, person.id, profile_id, as_of)
+            log = log_claim(session, person.id, evaluated.entry_count)
+            if wait_for_log and log is not None and not log["included"]:
+                raise _LogBehindError
             key = active_signing_key(session, kek)
             position = allocate_position(session)
-            row, counted = signer.sign(person, evaluated, key, ref, position)
+            row, counted = signer.sign(person, evaluated, key, ref, position, log)
             store_issued(session, row, counted)
             return Issued(row.jti, row.token, row.compliant, row.expires_at, key.kid)
 
-    return run_with_retries(transaction)
+    return _issue_logged(transaction, refresh_log)
+
+
+def _issue_logged(
+    attempt: Callable[[bool], Issued], refresh_log: Callable[[], None] | None
+) -> Issued:
+    """Run the issuance; if the log is behind the person's head, refresh it once and rerun."""
+    try:
+        return run_with_retries(lambda: attempt(refresh_log is not None))
+    except _LogBehindError:
+        assert refresh_log is not None
+        refresh_log()
+        return run_with_retries(lambda: attempt(False))
+
+
+class _LogBehindError(Exception):
+    """The person's head entry is newer than the log's newest checkpoint (rolls back)."""
 
 
 def _lock_for(
@@ -226,6 +247,7 @@ class _Signer:
         key: LoadedKey,
         ref: str | None,
         position: int,
+        log: dict[str, Any] | None = None,
     ) -> tuple[AttestationRow, list[int]]:
         """The attestation's row (its token signed with ``key``, its bits at status list
         ``position``) and the entry ids it counted."""
@@ -243,6 +265,7 @@ class _Signer:
             expires_at=expires,
             application_ref=ref,
             status=status_claim(position, self.status_base),
+            log=log,
         )
         row = AttestationRow(
             jti=jti,

@@ -90,9 +90,11 @@ def build_claims(
     application_ref: str | None,
     salt: str | None = None,
     status: Mapping[str, Any] | None = None,
+    log: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The claims of an attestation token (see the README's "Attestations" for each one);
-    ``status`` is the IETF Token Status List reference (``ledger.attestations.status_lists``)."""
+    ``status`` is the IETF Token Status List reference (``ledger.attestations.status_lists``),
+    ``log`` the log checkpoint it was read at (:func:`ledger.log.binding.log_claim`)."""
     salt = salt or secrets.token_hex(16)
     ids = sorted(set(evaluated.counted_entry_ids))
     claims: dict[str, Any] = {
@@ -126,6 +128,8 @@ def build_claims(
         claims["application_ref"] = application_ref
     if status is not None:
         claims["status"] = dict(status)
+    if log is not None:
+        claims["log"] = dict(log)
     return claims
 
 

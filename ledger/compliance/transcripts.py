@@ -87,6 +87,7 @@ class TranscriptEntry:
     detail: str | None
     related_entry_id: int | None
     reason: str | None = None  # why it was reversed or corrected, as the platform said
+    hash: str = ""  # its chain hash (hex): its log leaf is SHA-256(0x00 || these 32 bytes)
 
     @property
     def year(self) -> int:
@@ -113,6 +114,7 @@ class TranscriptEntry:
             "reason": self.reason,
             "detail": self.detail,
             "related_entry_id": self.related_entry_id,
+            "hash": self.hash,
         }
 
 
@@ -194,6 +196,7 @@ _COLUMNS = (
     Entry.reverses_id,
     Entry.supersedes_id,
     Entry.reason,
+    Entry.hash,
 )
 
 
@@ -303,6 +306,7 @@ def _transcript_entry(
         detail=verdict.detail,
         related_entry_id=verdict.related_entry_id,
         reason=row.reason if row.reverses_id is not None else reasons.get(row.id),
+        hash=row.hash,
     )
 
 

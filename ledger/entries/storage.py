@@ -29,6 +29,11 @@ PEOPLE = cast(Table, Person.__table__)
 RECORDS = cast(Table, Record.__table__)
 BALANCES = cast(Table, Balance.__table__)
 
+APPEND_LOCK = 0x6365_6C6F_6701
+"""PostgreSQL advisory lock every append holds, shared, from taking entry ids to its commit: the
+log's sequencer takes it alone for an instant to know which ids are settled
+(:mod:`ledger.log.sequencer`)."""
+
 
 def utc_now() -> dt.datetime:
     """Now, in UTC: the ``recorded_at`` of what a transaction appends."""
@@ -237,15 +242,18 @@ def _allocate_entry_ids(session: Session, n: int) -> list[int]:
     row-at-a-time or statement-building paths that cost more than the insert)."""
     if session.get_bind().dialect.name == "postgresql":
         # The sequence is looked up once per statement, not once per id (MATERIALIZED keeps
-        # the planner from folding the lookup into every row).
+        # the planner from folding the lookup into every row). The shared append lock is taken
+        # in the same statement, before any id: a row of the join needs the lock's row first.
         return list(
             session.scalars(
                 text(
-                    "WITH s AS MATERIALIZED"
+                    "WITH held AS MATERIALIZED"
+                    " (SELECT pg_advisory_xact_lock_shared(:lock)::text AS held),"
+                    " s AS MATERIALIZED"
                     " (SELECT pg_get_serial_sequence('entries', 'id')::regclass AS name)"
-                    " SELECT nextval(s.name) FROM s, generate_series(1, :n)"
+                    " SELECT nextval(s.name) FROM held, s, generate_series(1, :n)"
                 ),
-                {"n": n},
+                {"n": n, "lock": APPEND_LOCK},
             )
         )
     # SQLite: write transactions hold the database's write lock (BEGIN IMMEDIATE), so nobody
