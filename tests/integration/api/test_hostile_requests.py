@@ -30,6 +30,7 @@ from ledger.access.clients import create_client
 from ledger.access.dev_identity import DevIdentityProvider
 from ledger.attestations import key_encryption, signing_keys
 from ledger.entries.append import append_records
+from ledger.log import checkpoints
 from tests.factories import city_source, id_number, record
 
 # Every code point, lone surrogates included (Hypothesis leaves those out unless asked).
@@ -177,6 +178,9 @@ def served(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> I
         append_records(
             session, source, [record("h1", hours="95", completed_on="2024-05-01")], actor="test"
         )
+        # A signed log holding that entry, so that the log's endpoints answer, not 503.
+        checkpoints.create_log_key(session, key_encryption.parse_kek(kek_text), actor="test")
+        checkpoints.publish(session, key_encryption.parse_kek(kek_text))
         for role in ("platform", "filing", "admin"):
             keys[role] = create_client(
                 session, name=role, role=role, source_id=source if role == "platform" else None
