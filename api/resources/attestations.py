@@ -238,6 +238,7 @@ def _fields(info: StatusInfo) -> dict[str, Any]:
         "jti": info.jti,
         "status": info.status,
         "reason": info.reason,
+        "reason_code": info.reason_code,
         "changed_at": info.changed_at,
     }
 
