@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import socket
 import subprocess
-import sys
 import time
 import unicodedata
 import urllib.parse
@@ -24,19 +22,13 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests.e2e.server import BIN, free_port, running_server
 from tests.factories import id_number, record
 
-BIN = Path(sys.executable).parent
 TIMEOUT = 15
 SECRET = id_number(4242)
 """An ID number the hostile session sends everywhere it can."""
 SECRETS = [SECRET, id_number(4243), id_number(4244)[:17] + "x"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class Served:
@@ -95,36 +87,9 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     env["CEHOURS_METRICS_BIND"] = f"127.0.0.1:{metrics_port}"
     env["CEHOURS_METRICS_PUBLIC"] = "false"
     cehours("db", "upgrade", env=env)
-    port = free_port()
     log = directory / "server.log"
-    with log.open("w") as out:
-        process = subprocess.Popen(
-            [str(BIN / "cehours"), "serve", "--bind", f"127.0.0.1:{port}", "--workers", "2"],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                if requests.get(f"{base}/readyz", timeout=5).status_code == 200:
-                    break
-            except requests.RequestException:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"server did not start:\n{log.read_text()}")
-            time.sleep(0.1)
+    with running_server(env, log) as base:
         yield Served(base, env, log, f"http://127.0.0.1:{metrics_port}")
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
 
 
 @pytest.fixture(scope="module")

@@ -4,27 +4,17 @@ from __future__ import annotations
 
 import http.client
 import os
-import signal
-import socket
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import requests
 
+from tests.e2e.server import BIN, running_server
 from tests.factories import record
 
-BIN = Path(sys.executable).parent
 TIMEOUT = 10
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def cehours(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -39,37 +29,10 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict
     db = tmp_path_factory.mktemp("e2e") / "served.sqlite3"
     env = {**os.environ, "CEHOURS_DATABASE_URL": f"sqlite:///{db}"}
     cehours("db", "upgrade", env=env)
-    port = free_port()
     log = db.with_suffix(".log")
-    with log.open("w") as out:
-        process = subprocess.Popen(
-            [str(BIN / "cehours"), "serve", "--bind", f"127.0.0.1:{port}", "--workers", "2"],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                if requests.get(f"{base}/readyz", timeout=5).status_code == 200:
-                    break
-            except requests.RequestException:
-                pass  # not listening yet, or a worker still booting on a busy machine
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"server did not start:\n{log.read_text()}")
-            time.sleep(0.1)
+    with running_server(env, log) as base:
         env["E2E_SERVER_LOG"] = str(log)
         yield base, env
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
 
 
 @pytest.fixture(scope="module")
