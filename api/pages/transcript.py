@@ -8,6 +8,14 @@ from api.db import db_session
 from api.pages.base import CATEGORIES, DEFAULT_PROFILE, bp, html, latest_profiles, signed_in
 from ledger.compliance.transcripts import STATUS_LABELS, EntryStatus, Transcript, build_transcript
 from ledger.values.dates import today_in_business_tz
+from ledger.values.reasons import SERVICE_REASON_LABELS, service_reason_code
+
+
+def reason_text(text: str | None) -> str | None:
+    """A correction's reason as the page shows it: the words of whoever reversed the record, or
+    the Chinese label of a reason the service wrote itself."""
+    code = service_reason_code(text)
+    return SERVICE_REASON_LABELS[code].zh if code is not None else text
 
 
 @bp.get("/me")
@@ -33,6 +41,7 @@ def transcript() -> Response:
         year=year,
         category=category,
         status_labels=STATUS_LABELS,
+        reason_text=reason_text,
         counted=EntryStatus.COUNTED,
         profiles=latest_profiles(),
         default_profile=DEFAULT_PROFILE,

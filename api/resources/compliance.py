@@ -154,13 +154,22 @@ class EntryVerdictSchema(Schema):
         allow_none=True,
         metadata={
             "description": "why it did not count: reversed, superseded, reversal,"
-            " outside_window, after_cutoff, duplicate, not_authoritative"
+            " outside_window, after_cutoff, duplicate (counted once: its twin counts),"
+            " not_authoritative (not of record under R6)"
         },
     )
     detail = ma.fields.String(allow_none=True, metadata={"description": "the reason in words"})
     related_entry_id = ma.fields.Integer(
         allow_none=True,
         metadata={"description": "the reversal, correction or counted twin it refers to"},
+    )
+    rules = ma.fields.List(
+        ma.fields.String(),
+        metadata={
+            "description": "ids of the profile's rules whose figures take the entry's category:"
+            " those it counted toward or, when it did not count, the rules its exclusion"
+            " affected (none for a reversal)"
+        },
     )
 
 

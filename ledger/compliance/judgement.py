@@ -57,6 +57,9 @@ class EntryVerdict(NamedTuple):
     reason: ExclusionReason | None = None
     detail: str | None = None
     related_entry_id: int | None = None
+    # The profile's rules whose figures take the entry's category: those it counted toward, or
+    # would have (set by ``results.conclude``; none for a reversal, which counts toward nothing).
+    rules: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready (hours as a string)."""
@@ -76,6 +79,7 @@ class EntryVerdict(NamedTuple):
             "reason": _CODE[self.reason],
             "detail": self.detail,
             "related_entry_id": self.related_entry_id,
+            "rules": list(self.rules),
         }
 
 

@@ -8,7 +8,14 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from ledger.compliance.facts import CATEGORIES, ZERO, EntryFact, Frame, resolve_frame
+from ledger.compliance.facts import (
+    CATEGORIES,
+    REVERSAL,
+    ZERO,
+    EntryFact,
+    Frame,
+    resolve_frame,
+)
 from ledger.compliance.judgement import EntryVerdict, Judgement, judge_entries
 from ledger.compliance.profile import Per, Profile, Rule, RuleKind
 from ledger.values.hours import format_hours
@@ -244,13 +251,31 @@ def conclude(
         capped={y: c for y, c in capped.items() if c},
         rules=rules,
         compliant=all(r.passed is not False for r in rules),
-        entries=tuple(judgement.verdicts) if explain else (),
+        entries=_with_rules(profile, judgement.verdicts) if explain else (),
         counted_entry_ids=tuple(sorted(v.entry.id for v in judgement.verdicts if v.counted))
         if explain
         else (),
         head_hash=head,
         entry_count=count,
         basis=basis,
+    )
+
+
+def rules_by_category(profile: Profile) -> dict[str, tuple[str, ...]]:
+    """Category -> the ids of the profile's rules whose figures take its hours, in rule order."""
+    return {
+        c: tuple(r.id for r in profile.rules if c in {k.value for k in r.categories})
+        for c in CATEGORIES
+    }
+
+
+def _with_rules(profile: Profile, verdicts: Sequence[EntryVerdict]) -> tuple[EntryVerdict, ...]:
+    """The verdicts, each naming the rules its entry counted toward or would have (the rules an
+    exclusion affected); a reversal counts toward none."""
+    by_category = rules_by_category(profile)
+    return tuple(
+        v if v.entry.kind == REVERSAL else v._replace(rules=by_category.get(v.entry.category, ()))
+        for v in verdicts
     )
 
 

@@ -30,6 +30,7 @@ from ledger.errors import UnknownPersonError
 from ledger.values.dates import today_in_business_tz
 from ledger.values.hours import format_hours
 from ledger.values.id_numbers import mask_id_number
+from ledger.values.reasons import ENTRY_STATUSES
 
 # Every source is given this kind when judging, so that none is preferred over another.
 _ANY_SOURCE = "any"
@@ -50,13 +51,8 @@ class EntryStatus(enum.StrEnum):
     REVERSAL = "reversal"
 
 
-STATUS_LABELS = {
-    EntryStatus.COUNTED: ("计入", "counted"),
-    EntryStatus.REVERSED: ("已撤销", "reversed"),
-    EntryStatus.SUPERSEDED: ("已更正", "superseded"),
-    EntryStatus.DUPLICATE: ("重复登记,只计一次", "counted once across platforms"),
-    EntryStatus.REVERSAL: ("撤销记录", "reversal"),
-}
+# (Chinese, English) label of each status, from the one table of labels.
+STATUS_LABELS = {status: tuple(ENTRY_STATUSES[status.value]) for status in EntryStatus}
 
 
 _FROM_REASON = {

@@ -47,10 +47,10 @@ from ledger.entries.storage import (
 from ledger.entries.tables import Entry, Record, RecordStatus, Source
 from ledger.errors import UnknownSourceError, ValidationError
 from ledger.values.dates import today_in_business_tz
+from ledger.values.reasons import SUPERSEDE_REASON
 from ledger.values.texts import unicode_problem
 
 MAX_BATCH = 1000
-SUPERSEDE_REASON = "superseded by corrected record"
 
 
 class Status(enum.StrEnum):

@@ -1,0 +1,147 @@
+"""The compliance page's picture: per rule, each year's counted hours by category against the
+rule's line, as geometry for an inline SVG (``pages/_chart.html``; no script, no CDN).
+
+One panel per rule. A per-year rule has a bar per window year and its line across every bar; a
+window rule has a bar per year and a bar for the window's total, the line across the total only
+(180 over two years is not a yearly figure). An informational rule (R8's bonus points) has bars
+and no line. Bars are horizontal, so that a panel reads as well 390 px wide as on a desktop; the
+drawing is in viewBox units and scales to the width it is given.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from ledger.compliance.profile import Per, RuleKind
+from ledger.compliance.results import Evaluation, RuleResult
+from ledger.values.categories import CATEGORY_LABELS_ZH, Category
+from ledger.values.hours import format_hours
+
+WIDTH = 340
+BAR_X = 72  # left of the bars: the year labels sit before it
+BAR_WIDTH = 214  # the longest bar or the line, whichever is further right, ends here
+ROW = 26
+BAR = 16
+TOP = 18  # room above the first bar for the line's label
+COLOURS = {
+    Category.SPECIALISED.value: "#1f4e8c",
+    Category.INDUSTRY_PUBLIC.value: "#2e8b4f",
+    Category.GENERAL_PUBLIC.value: "#c77c00",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    """One category's part of a bar."""
+
+    category: str
+    label: str  # the category's Chinese label
+    hours: str
+    x: float
+    width: float
+    colour: str
+
+
+@dataclass(frozen=True, slots=True)
+class Bar:
+    """One year's (or the window's) bar."""
+
+    label: str  # "2019", or "合计" for a window rule's total
+    y: float
+    total: str
+    segments: tuple[Segment, ...]
+    met: bool | None  # the line is reached (None: no line for this bar)
+
+
+@dataclass(frozen=True, slots=True)
+class Panel:
+    """One rule's drawing."""
+
+    rule_id: str
+    title: str  # the rule's Chinese label
+    summary: str  # what the drawing shows, in words (the SVG's <title>)
+    height: float
+    bars: tuple[Bar, ...]
+    line_x: float | None
+    line_top: float
+    line_bottom: float
+    line_label: str | None
+
+
+def _x(hours: Decimal, top: Decimal) -> float:
+    return BAR_X + float(hours / top) * BAR_WIDTH if top > 0 else float(BAR_X)
+
+
+def _bar(label: str, y: float, hours: dict[str, Decimal], top: Decimal, met: bool | None) -> Bar:
+    segments = []
+    start = Decimal(0)
+    for category, value in hours.items():
+        if value <= 0:
+            continue
+        x0, x1 = _x(start, top), _x(start + value, top)
+        segments.append(
+            Segment(
+                category,
+                CATEGORY_LABELS_ZH[Category(category)],
+                format_hours(value),
+                round(x0, 2),
+                round(x1 - x0, 2),
+                COLOURS[category],
+            )
+        )
+        start += value
+    return Bar(label, y, format_hours(start), tuple(segments), met)
+
+
+def _panel(result: Evaluation, rule: RuleResult) -> Panel:
+    names = [c.value for c in rule.rule.categories]
+    years = list(result.window)
+    by_year = {y: {c: result.totals[y][c] for c in names} for y in years}
+    window_bar = rule.rule.per == Per.WINDOW and len(years) > 1
+    total = {c: sum((by_year[y][c] for y in years), Decimal(0)) for c in names}
+    rows = [*by_year.values(), *([total] if window_bar else [])]
+    required = rule.required if rule.rule.kind == RuleKind.MINIMUM else None
+    top = max([sum(r.values(), Decimal(0)) for r in rows] + [required or Decimal(0)])
+    bars = []
+    for i, year in enumerate(years):
+        met = None
+        if required is not None and not window_bar:
+            met = sum(by_year[year].values(), Decimal(0)) >= required
+        bars.append(_bar(str(year), TOP + i * ROW, by_year[year], top, met))
+    if window_bar:
+        met = None if required is None else sum(total.values(), Decimal(0)) >= required
+        bars.append(_bar("合计", TOP + len(years) * ROW, total, top, met))
+    height = TOP + len(bars) * ROW + 4
+    title = rule.rule.label_zh or rule.rule.label_en or rule.rule.id
+    if required is None:
+        summary = f"{title}:实际 {format_hours(rule.actual)} 学时(附加分,不设要求)"
+    else:
+        summary = (
+            f"{title}:要求 {format_hours(required)} 学时,"
+            + ("每年" if rule.rule.per == Per.YEAR else "合计")
+            + f"实际 {format_hours(rule.actual)} 学时"
+            + (f",差 {format_hours(rule.shortfall)} 学时" if rule.shortfall > 0 else ",已达到")
+        )
+    first_line_row = bars[-1].y if window_bar else bars[0].y
+    return Panel(
+        rule_id=rule.rule.id,
+        title=title,
+        summary=summary,
+        height=height,
+        bars=tuple(bars),
+        line_x=None if required is None else round(_x(required, top), 2),
+        line_top=first_line_row - 5,
+        line_bottom=bars[-1].y + BAR + 5,
+        line_label=None if required is None else format_hours(required),
+    )
+
+
+def chart_panels(result: Evaluation) -> list[Panel]:
+    """One panel per rule of the evaluation, in the profile's order."""
+    return [_panel(result, rule) for rule in result.rules]
+
+
+def legend() -> list[tuple[str, str, str]]:
+    """(category, Chinese label, colour) for the key under the panels."""
+    return [(c.value, CATEGORY_LABELS_ZH[c], COLOURS[c.value]) for c in Category]
