@@ -29,7 +29,9 @@ OTHER_NAME = "陈静"
 # The demo person works in a field (工业和信息化) whose provincial department manages CE hours on
 # its own platform, so under R6 that platform's hours prevail. It holds most of their courses;
 # the city platform re-registers one of them (counted once) and holds two of its own, which the
-# compliance view shows as not authoritative for this person.
+# compliance view shows as not of record for this person. Checked against 2019-2020
+# (quzhou-2020-intermediate) the page explains 174.5 of 180: a course counted once, one not of
+# record, one corrected and one reversed.
 # (external id, category, hours, completed on, course code, course title, provider)
 MAIN_COURSES: list[tuple[str, str, str, str, str, str, str]] = [
     (
@@ -164,6 +166,8 @@ MAIN_COURSES: list[tuple[str, str, str, str, str, str, str]] = [
         "城市安全韧性",
         "衢州市住建局",
     ),
+    # Reversed below: the compliance view of 2019-2020 lists it as reversed.
+    ("ZJ-2020-005", "general_public", "6", "2020-11-20", "GX2011", "安全生产知识", "衢州市人社局"),
 ]
 # What the city platform holds for the demo person.
 CITY_COURSES: list[tuple[str, str, str, str, str, str, str]] = [
@@ -225,6 +229,13 @@ def load_demo(session: Session, var: Path) -> list[str]:
             session, PROVINCE, "ZJ-2024-002", reason="课程未完成考核(演示)", actor="demo"
         )
         done.append("ZJ-2024-002 reversed")
+    except ReversalError:
+        pass
+    try:
+        reverse_record(
+            session, PROVINCE, "ZJ-2020-005", reason="未参加结业考试,学时作废(演示)", actor="demo"
+        )
+        done.append("ZJ-2020-005 reversed")
     except ReversalError:
         pass
     key = signing_keys.ensure_active_key(
