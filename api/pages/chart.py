@@ -114,15 +114,7 @@ def _panel(result: Evaluation, rule: RuleResult) -> Panel:
         bars.append(_bar("合计", TOP + len(years) * ROW, total, top, met))
     height = TOP + len(bars) * ROW + 4
     title = rule.rule.label_zh or rule.rule.label_en or rule.rule.id
-    if required is None:
-        summary = f"{title}:实际 {format_hours(rule.actual)} 学时(附加分,不设要求)"
-    else:
-        summary = (
-            f"{title}:要求 {format_hours(required)} 学时,"
-            + ("每年" if rule.rule.per == Per.YEAR else "合计")
-            + f"实际 {format_hours(rule.actual)} 学时"
-            + (f",差 {format_hours(rule.shortfall)} 学时" if rule.shortfall > 0 else ",已达到")
-        )
+    summary = _summary(title, rule, required, bars, window_bar)
     first_line_row = bars[-1].y if window_bar else bars[0].y
     return Panel(
         rule_id=rule.rule.id,
@@ -135,6 +127,20 @@ def _panel(result: Evaluation, rule: RuleResult) -> Panel:
         line_bottom=bars[-1].y + BAR + 5,
         line_label=None if required is None else format_hours(required),
     )
+
+
+def _summary(
+    title: str, rule: RuleResult, required: Decimal | None, bars: list[Bar], window_bar: bool
+) -> str:
+    """What a panel shows, in words (its SVG's <title>)."""
+    years = "、".join(f"{b.label} 年 {b.total}" for b in (bars[:-1] if window_bar else bars))
+    if window_bar:
+        years += f",合计 {bars[-1].total}"
+    if required is None:
+        return f"{title}(不设要求):{years} 学时"
+    each = "每年" if rule.rule.per == Per.YEAR else "合计"
+    short = f",差 {format_hours(rule.shortfall)} 学时" if rule.shortfall > 0 else ",已达到"
+    return f"{title}:{each}要求 {format_hours(required)} 学时,实际 {years} 学时{short}"
 
 
 def chart_panels(result: Evaluation) -> list[Panel]:

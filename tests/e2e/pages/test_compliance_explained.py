@@ -134,7 +134,7 @@ def test_the_chart_draws_bars_by_category_against_the_rules_line(
     chart = chart[: chart.index("</div>")]
     assert chart.count("<svg") >= 2  # the rule's panel and the legend's keys
     assert 'role="img"' in chart
-    assert "年度学时合计:要求 90.0 学时,每年实际 46.0 学时,差 44.0 学时" in chart
+    assert "年度学时合计:每年要求 90.0 学时,实际 2024 年 46.0 学时,差 44.0 学时" in chart
     bars = re.findall(r'<rect class="bar" data-category="(\w+)"', chart)
     assert bars == ["specialised", "general_public"]  # 2024: 40 specialised, 6 general public
     assert chart.count('class="rule-line"') == 1
