@@ -346,6 +346,16 @@ def production_problems(config: Mapping[str, Any], *, check_kek: bool = True) ->
             "the database is not PostgreSQL (CEHOURS_DATABASE_URL): SQLite serves one writer "
             "on one machine"
         )
+    if config.get("OIDC_ISSUER"):
+        if not config.get("OIDC_CLIENT_ID"):
+            problems.append("CEHOURS_OIDC_ISSUER is set without CEHOURS_OIDC_CLIENT_ID")
+        if not (config.get("OIDC_CLIENT_SECRET") or config.get("OIDC_CLIENT_SECRET_FILE")):
+            problems.append(
+                "CEHOURS_OIDC_ISSUER is set without a client secret (CEHOURS_OIDC_CLIENT_SECRET"
+                " or CEHOURS_OIDC_CLIENT_SECRET_FILE)"
+            )
+        if not str(config["OIDC_ISSUER"]).startswith("https://"):
+            problems.append("CEHOURS_OIDC_ISSUER is not https://")
     if check_kek:
         try:
             key_encryption.load_kek()

@@ -8,6 +8,7 @@
 //   OP_CLIENT          JSON: {client_id, client_secret, redirect_uris, post_logout_redirect_uris}
 //   OP_ACCOUNTS        JSON: {login: {claim: value, ...}} (the claims each test account has)
 //   OP_CLAIMS          JSON: the profile scope's claims, e.g. ["name", "sfzhm"]
+//   OP_USERINFO_ONLY   "1": the ID token carries no profile claims (only userinfo has them)
 import { readFileSync } from "node:fs";
 import Provider from "oidc-provider";
 
@@ -44,7 +45,7 @@ const provider = new Provider(issuer, {
   claims: { openid: ["sub"], profile: profileClaims },
   // Government providers often put their custom claims in the ID token itself: so do we, which
   // also makes the ID token carry the ID number (the relying party must keep it out of URLs).
-  conformIdTokenClaims: false,
+  conformIdTokenClaims: process.env.OP_USERINFO_ONLY === "1",
   features: {
     devInteractions: { enabled: true },
     rpInitiatedLogout: { enabled: true },

@@ -76,6 +76,8 @@ class OpenIDProvider:
     port: int = field(default_factory=free_port)
     client_secret: str = field(default_factory=lambda: os.urandom(16).hex())
     process: subprocess.Popen[bytes] | None = None
+    userinfo_only: bool = False
+    """The ID token without the profile's claims: the relying party must ask userinfo."""
 
     @property
     def issuer(self) -> str:
@@ -100,6 +102,7 @@ class OpenIDProvider:
             ),
             "OP_ACCOUNTS": json.dumps(self.accounts),
             "OP_CLAIMS": json.dumps(["name", ID_CLAIM]),
+            "OP_USERINFO_ONLY": "1" if self.userinfo_only else "0",
         }
         with (self.workdir / "op.log").open("ab") as log:
             self.process = subprocess.Popen(

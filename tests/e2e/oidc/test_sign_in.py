@@ -189,3 +189,16 @@ def test_signing_out_goes_through_the_provider_and_ends_the_session(
     stale = requests.Session()
     stale.cookies.set("cehours_session", old_cookie)
     assert stale.get(f"{oidc_site.base}/me", allow_redirects=False, timeout=10).status_code == 303
+
+
+def test_a_provider_that_gives_the_id_number_by_userinfo_only_signs_people_in(
+    oidc_site: OidcSite,
+) -> None:
+    oidc_site.op.userinfo_only = True
+    oidc_site.op.restart([signing_key("k1")])
+    browser = requests.Session()
+    callback = to_callback(browser, oidc_site.base)
+    page = browser.get(callback, timeout=10)
+    assert _signed_in(page), page.text[:500]
+    assert MASKED in page.text
+    assert "张三" in page.text
