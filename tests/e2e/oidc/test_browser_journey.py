@@ -36,10 +36,12 @@ def _qr_url(pdf: Path, tmp_path: Path) -> str:
     return done.stdout.decode().strip()
 
 
-def _sign_in_at_the_provider(page: Any, oidc_site: OidcSite) -> None:
+def _sign_in_at_the_provider(page: Any, oidc_site: OidcSite, shot: Path | None = None) -> None:
     page.goto(f"{oidc_site.base}/")
     page.click("#sign-in")
     page.wait_for_url(f"{oidc_site.op.issuer}/interaction/**")
+    if shot is not None:
+        page.screenshot(path=str(shot))
     page.fill("input[name=login]", "zhangsan")
     page.fill("input[name=password]", "any password")
     page.click("button[type=submit]")
@@ -56,7 +58,7 @@ def test_sign_in_at_the_provider_transcript_compliance_proof_and_sign_out(
     context = browser.new_context(viewport=VIEWPORTS[device], locale="zh-CN", accept_downloads=True)
     page = context.new_page()
     try:
-        _sign_in_at_the_provider(page, oidc_site)
+        _sign_in_at_the_provider(page, oidc_site, artifacts / f"oidc-provider-login-{device}.png")
         assert page.inner_text("#person-name") == "张三"
         assert page.inner_text("#person-id") == MASKED
         assert ME not in page.content()
@@ -103,5 +105,26 @@ def test_sign_in_at_the_provider_transcript_compliance_proof_and_sign_out(
             assert stale.url == f"{oidc_site.base}/sign-in"
         finally:
             replay.close()
+    finally:
+        context.close()
+
+
+def test_a_forged_callback_in_the_browser_is_a_chinese_page_not_an_error(
+    browser: Any, oidc_site: OidcSite, artifacts: Path
+) -> None:
+    context = browser.new_context(viewport=VIEWPORTS["phone"], locale="zh-CN")
+    page = context.new_page()
+    try:
+        page.goto(f"{oidc_site.base}/sign-in")
+        page.click("#sign-in-provider")
+        page.wait_for_url(f"{oidc_site.op.issuer}/interaction/**")
+        answer = page.goto(f"{oidc_site.base}/sign-in/callback?code=stolen&state=forged")
+        assert answer is not None
+        assert answer.status == 400
+        assert page.inner_text("h1").startswith("登录未成功")
+        assert "登录请求已失效" in page.inner_text("#sign-in-error")
+        page.screenshot(path=str(artifacts / "oidc-sign-in-failed-phone.png"), full_page=True)
+        page.goto(f"{oidc_site.base}/me")
+        assert page.url == f"{oidc_site.base}/sign-in"
     finally:
         context.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from typing import Any
+from urllib.parse import urljoin
 
 import requests
 from flask import Flask
@@ -115,14 +116,19 @@ def test_an_id_token_with_another_nonce_is_refused(oidc_site: OidcSite) -> None:
 
 def test_declining_at_the_provider_is_a_page_saying_so(oidc_site: OidcSite) -> None:
     browser = requests.Session()
-    callback = to_callback(browser, oidc_site.base)
-    state = re.search(r"state=([^&]+)", callback)
-    assert state is not None
-    answer = browser.get(
-        f"{oidc_site.base}/sign-in/callback?error=access_denied&state={state.group(1)}", timeout=10
-    )
-    assert answer.status_code == 401
-    assert "您已取消登录" in answer.text
+    answer = browser.get(f"{oidc_site.base}/sign-in/oidc", allow_redirects=False, timeout=10)
+    login = follow_until(browser, answer, f"{oidc_site.base}/")
+    assert isinstance(login, requests.Response)
+    cancel = re.search(r'href="([^"]*/abort)"', login.text)
+    assert cancel is not None, "the provider's login page offers [ Cancel ]"
+    aborted = browser.get(urljoin(login.url, cancel.group(1)), allow_redirects=False, timeout=10)
+    callback = follow_until(browser, aborted, f"{oidc_site.base}/")
+    assert isinstance(callback, str)
+    assert "error=access_denied" in callback
+    page = browser.get(callback, timeout=10)
+    assert page.status_code == 401
+    assert "您已取消登录" in page.text
+    assert not _signed_in(browser.get(f"{oidc_site.base}/me", timeout=10))
 
 
 def test_a_provider_that_cannot_be_reached_is_a_503_page(oidc_site: OidcSite) -> None:
