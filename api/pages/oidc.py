@@ -8,7 +8,7 @@ import hashlib
 from flask import Response, redirect, render_template, url_for
 
 from api.errors import Problem
-from api.identity import end_browser_session, start_session
+from api.identity import session_person, start_session
 from api.oidc import (
     LogoutForm,
     SignInRefused,
@@ -63,6 +63,8 @@ def provider_sign_out(form: LogoutForm) -> Response:
 
 @bp.get("/signed-out")
 def signed_out() -> Response:
-    """Where the provider sends the browser back after its logout."""
-    end_browser_session()
+    """Where the provider sends the browser back after its logout (the session here was ended
+    before: a GET never signs anyone out, so a link from elsewhere cannot)."""
+    if session_person() is not None:
+        return redirect(url_for("pages.transcript"), code=303)  # type: ignore[return-value]
     return html("pages/signed_out.html")
