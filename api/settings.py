@@ -168,6 +168,34 @@ APP_SETTINGS: tuple[Setting, ...] = (
     _app("IDP_ID_CLAIM", "The claim holding the resident ID number.", default="id_number"),
     _app("IDP_NAME_CLAIM", "The claim holding the person's name.", default="name"),
     _app(
+        "OIDC_ISSUER",
+        "The OpenID Provider's issuer URL (its `/.well-known/openid-configuration` is read): "
+        "setting it makes the 登录 button sign people in there (code flow with PKCE).",
+    ),
+    _app("OIDC_CLIENT_ID", "This service's client id at the OpenID Provider."),
+    _app(
+        "OIDC_CLIENT_SECRET",
+        "This service's client secret at the OpenID Provider (from the environment or a secret "
+        "store, never the repository).",
+    ),
+    _app("OIDC_CLIENT_SECRET_FILE", "A file holding that client secret, instead."),
+    _app(
+        "OIDC_REDIRECT_URI",
+        "The redirect URI registered at the provider. Default: `/sign-in/callback` here.",
+    ),
+    _app(
+        "OIDC_POST_LOGOUT_REDIRECT_URI",
+        "Where the provider sends the browser after signing out (registered there). "
+        "Default: `/signed-out` here.",
+    ),
+    _app("OIDC_SCOPES", "Scopes asked of the provider.", default="openid profile"),
+    _app(
+        "OIDC_ID_NUMBER_CLAIM",
+        "The claim (in the ID token, else from userinfo) holding the resident ID number.",
+        default="id_number",
+    ),
+    _app("OIDC_NAME_CLAIM", "The claim holding the person's name.", default="name"),
+    _app(
         "SECRET_KEY",
         "Signs browser session cookies (sign-in pages); long and random. Without it individuals "
         "cannot sign in in a browser (a development server makes one under `var/`).",
@@ -318,6 +346,16 @@ def production_problems(config: Mapping[str, Any], *, check_kek: bool = True) ->
             "the database is not PostgreSQL (CEHOURS_DATABASE_URL): SQLite serves one writer "
             "on one machine"
         )
+    if config.get("OIDC_ISSUER"):
+        if not config.get("OIDC_CLIENT_ID"):
+            problems.append("CEHOURS_OIDC_ISSUER is set without CEHOURS_OIDC_CLIENT_ID")
+        if not (config.get("OIDC_CLIENT_SECRET") or config.get("OIDC_CLIENT_SECRET_FILE")):
+            problems.append(
+                "CEHOURS_OIDC_ISSUER is set without a client secret (CEHOURS_OIDC_CLIENT_SECRET"
+                " or CEHOURS_OIDC_CLIENT_SECRET_FILE)"
+            )
+        if not str(config["OIDC_ISSUER"]).startswith("https://"):
+            problems.append("CEHOURS_OIDC_ISSUER is not https://")
     if check_kek:
         try:
             key_encryption.load_kek()
@@ -369,6 +407,29 @@ def render_reference() -> str:
         "",
         "Migrations are never applied at start-up: run `cehours db upgrade` first (the compose",
         "file's `migrate` service does).",
+        "",
+        "## Signing individuals in (OpenID Connect)",
+        "",
+        "Register this service at the province's OpenID Provider as a confidential client",
+        "(authorization code flow, PKCE S256, `client_secret_basic`) with the redirect URI",
+        "`<public URL>/sign-in/callback` and the post-logout redirect URI",
+        "`<public URL>/signed-out`, then set `CEHOURS_OIDC_ISSUER`, `CEHOURS_OIDC_CLIENT_ID`,",
+        "`CEHOURS_OIDC_CLIENT_SECRET` (or `CEHOURS_OIDC_CLIENT_SECRET_FILE`) and",
+        "`CEHOURS_OIDC_ID_NUMBER_CLAIM` (the provider's claim holding the resident ID number,",
+        "e.g. `sfzhm`), and `CEHOURS_SECRET_KEY`. For example:",
+        "",
+        "```sh",
+        "export CEHOURS_OIDC_ISSUER=https://id.example.gov.cn/oidc",
+        "export CEHOURS_OIDC_CLIENT_ID=cehours",
+        "export CEHOURS_OIDC_CLIENT_SECRET_FILE=/run/secrets/oidc-client-secret",
+        "export CEHOURS_OIDC_ID_NUMBER_CLAIM=sfzhm",
+        "export CEHOURS_OIDC_NAME_CLAIM=name",
+        "```",
+        "",
+        "The 登录 button then goes to the provider. Without it (and outside `--dev`) the",
+        "sign-in page says that sign-in is not configured; the token box and `/dev/sign-in`",
+        "exist in development mode only. Bearer JWTs for `/v1/me` are checked with the",
+        "`CEHOURS_IDP_*` settings, as before.",
     ]
     for title, group in (
         ("Application settings", APP_SETTINGS),

@@ -24,6 +24,7 @@ from flask import Flask
 from api.identity import var_dir
 from api.pages import (  # noqa: F401 (each registers its views on the blueprint when imported)
     compliance,
+    oidc,
     proof,
     sign_in,
     transcript,

@@ -15,6 +15,7 @@ from werkzeug.exceptions import HTTPException
 
 from api.errors import Problem, ledger_status, problem_response
 from api.identity import csrf_matches, csrf_token, dev_idp_enabled, session_person
+from api.oidc import oidc_enabled
 from ledger.access.identity import SignedIn
 from ledger.compliance.catalogue import catalogue
 from ledger.compliance.profile import Profile
@@ -55,7 +56,10 @@ def _error_page(status: int, message: str) -> Response:
 
 @bp.errorhandler(Problem)
 def _on_problem(error: Problem) -> Response:
-    return _error_page(error.status, error.detail or "")
+    response = _error_page(error.status, error.detail or "")
+    # A page keeps the problem's headers too (503's Retry-After).
+    response.headers.update(error.headers or {})
+    return response
 
 
 @bp.errorhandler(LedgerError)
@@ -92,6 +96,7 @@ def _context() -> dict[str, Any]:
         "csrf_token": csrf_token,
         "me": session_person,
         "dev_idp": dev_idp_enabled,
+        "oidc": oidc_enabled,
         "category_labels": dict(CATEGORIES),
         "category_en": CATEGORY_EN,
     }

@@ -1,4 +1,5 @@
-"""Signing in and out: with the identity provider's token, or the development provider."""
+"""Signing in and out: through the OpenID Provider (``api.pages.oidc``) or, in development mode
+only, with a pasted identity token or the development provider."""
 
 from __future__ import annotations
 
@@ -8,12 +9,15 @@ from api.demo import DEMO_ID_NUMBER, DEMO_NAME
 from api.errors import Problem
 from api.identity import (
     dev_idp,
+    dev_idp_enabled,
     end_browser_session,
     session_person,
     start_session,
     verify_identity_token,
 )
+from api.oidc import logout_form
 from api.pages.base import bp, html
+from api.pages.oidc import provider_sign_out
 from ledger.values.id_numbers import mask_id_number
 
 
@@ -27,13 +31,20 @@ def home() -> Response:
 
 @bp.get("/sign-in")
 def sign_in_form() -> Response:
-    """Sign in with a token from the identity provider."""
+    """How to sign in here: the provider's button; the token box in development mode only;
+    else a page saying that sign-in is not configured."""
     return html("pages/sign_in.html", error=None)
 
 
 @bp.post("/sign-in")
 def sign_in() -> Response:
-    """Accept the identity provider's token (form field ``token``) and start a session."""
+    """Development mode: accept an identity token (form field ``token``) and start a session.
+
+    Raises:
+        Problem: 404 outside development mode (people sign in through the provider there).
+    """
+    if not dev_idp_enabled():
+        raise Problem(404, "此登录方式仅用于开发环境。Token sign-in is for development only.")
     token = request.form.get("token", "").strip()
     try:
         person = verify_identity_token(token)
@@ -47,8 +58,12 @@ def sign_in() -> Response:
 
 @bp.post("/sign-out")
 def sign_out() -> Response:
-    """End the session, on the server too: a copy of its cookie no longer signs anyone in."""
+    """End the session, on the server too: a copy of its cookie no longer signs anyone in; then,
+    for a session that came from the provider, sign out there too."""
+    at_provider = logout_form()
     end_browser_session()
+    if at_provider is not None:
+        return provider_sign_out(at_provider)
     return redirect(url_for("pages.home"), code=303)  # type: ignore[return-value]
 
 
