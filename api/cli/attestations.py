@@ -15,6 +15,7 @@ import click
 import requests
 
 from api.cli import fail, open_session
+from api.cli.output import echo_table, human_time
 from ledger.attestations import key_encryption, signing_keys
 from ledger.attestations.jose import SigningAlgorithm
 from ledger.attestations.status import (
@@ -26,6 +27,7 @@ from ledger.attestations.tokens import configured_issuer
 from ledger.attestations.verification import (
     StatusList,
     StatusListError,
+    Verification,
     load_jwks,
     read_status_list,
     status_reference,
@@ -55,7 +57,7 @@ def _kek() -> bytes:
 
 
 def _show(key: signing_keys.KeyInfo) -> str:
-    until = key.publish_until.isoformat() if key.publish_until else "-"
+    until = human_time(key.publish_until)
     published = "published" if key.published else "unpublished"
     return f"{key.kid}\t{key.alg}\t{key.status}\t{published}\tuntil {until}"
 
@@ -95,10 +97,23 @@ def keys_rotate(alg: str | None) -> None:
 
 @keys.command("list")
 def keys_list() -> None:
-    """List signing keys, newest first (kid, alg, status, published, published until)."""
+    """List signing keys, newest first (kid, alg, status, published, created, published
+    until)."""
     with open_session() as session:
-        for key in signing_keys.list_keys(session):
-            click.echo(_show(key))
+        listed = signing_keys.list_keys(session)
+    rows = [
+        [
+            key.kid,
+            key.alg,
+            key.status,
+            "yes" if key.published else "no",
+            human_time(key.created_at),
+            human_time(key.publish_until),
+        ]
+        for key in listed
+    ]
+    header = ["KID", "ALG", "STATUS", "PUBLISHED", "CREATED", "PUBLISHED UNTIL"]
+    echo_table(header, rows, empty="no signing keys: run `cehours keys create`")
 
 
 @keys.command("retire")
@@ -129,7 +144,7 @@ def attestations_revoke(jti: str, reason: str) -> None:
             status = revoke_attestation(session, jti, reason=reason, actor=_actor())
         except LedgerError as exc:
             fail(exc)
-    click.echo(f"{status.jti} {status.status} at {status.changed_at.isoformat()}")
+    click.echo(f"{status.jti} {status.status} at {human_time(status.changed_at)}")
 
 
 @attestations_group.command("show")
@@ -244,29 +259,73 @@ def verify(
         if not isinstance(status, dict):
             status = {"status": "unknown"}
         result = verify_token(token, jwks, issuer=issuer, id_number=id_number, status=status)
-    log_failure = None
+    log_failed = False
     if result.ok and log_url is not None:
         log_failure = check_log(result.claims, log_url, log_key)
-    if log_failure is not None:
-        reason, message = log_failure
-        if as_json:
-            click.echo(json.dumps({"valid": False, "reason": reason, "message": message}))
-        else:
-            click.echo(f"FAIL {reason}: {message}")
-        sys.exit(1)
-    if as_json:
-        click.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
-    elif result.ok:
-        claims = result.claims
-        click.echo(
-            f"OK {claims['jti']}: compliant={str(claims.get('compliant')).lower()}"
-            f" profile={claims.get('profile', {}).get('id')}"
-            f"@{claims.get('profile', {}).get('version')} as_of={claims.get('as_of')}"
-            f" person={claims.get('name')} {claims.get('id_number_masked')}"
-        )
-    else:
-        click.echo(f"FAIL {result.reason}: {result.message}")
+        if log_failure is not None:
+            log_failed = True
+            reason, message = log_failure
+            result = Verification(False, reason, message, result.header, result.claims)
+    skipped = not_checked(
+        id_number=id_number is not None,
+        status=use_status_list or status_url is not None,
+        status_list=use_status_list,
+        log=log_url is not None,
+    )
+    _print_verification(result, skipped, as_json, log_failed=log_failed)
     sys.exit(0 if result.ok else 1)
+
+
+def not_checked(*, id_number: bool, status: bool, status_list: bool, log: bool) -> dict[str, str]:
+    """What ``verify`` did not check, given what it was asked, each with what would check it:
+    the signature, issuer and lifetime are always checked; these only on request."""
+    skipped: dict[str, str] = {}
+    if not id_number:
+        skipped["id-binding"] = (
+            "the token was not matched to an applicant: give --id-number"
+            " (or $CEHOURS_VERIFY_ID_NUMBER)"
+        )
+    if not status:
+        skipped["status"] = (
+            "offline: the token may since have become stale or revoked; give --check-status URL"
+            " or --status-list"
+        )
+    elif not status_list:
+        skipped["status-list"] = (
+            "the status was asked of the status endpoint, not read from the token's status list"
+        )
+    if not log:
+        skipped["log-inclusion"] = (
+            "the ledger state it names was not proved to be in the public log: give --log URL"
+        )
+    return skipped
+
+
+def _print_verification(
+    result: Verification, skipped: dict[str, str], as_json: bool, *, log_failed: bool
+) -> None:
+    if as_json:
+        if log_failed:  # the form a failed log check has always had
+            answer = {"valid": False, "reason": result.reason, "message": result.message}
+        else:
+            answer = result.to_dict()
+        answer["not_checked"] = [{"check": k, "why": v} for k, v in skipped.items()]
+        click.echo(json.dumps(answer, ensure_ascii=False, indent=2))
+        return
+    if not result.ok:
+        click.echo(f"FAIL {result.reason}: {result.message}")
+        return
+    claims = result.claims
+    expires = human_time(dt.datetime.fromtimestamp(int(claims["exp"]), dt.UTC))
+    click.echo(
+        f"OK {claims['jti']}: compliant={str(claims.get('compliant')).lower()}"
+        f" profile={claims.get('profile', {}).get('id')}"
+        f"@{claims.get('profile', {}).get('version')} as_of={claims.get('as_of')}"
+        f" person={claims.get('name')} {claims.get('id_number_masked')}"
+        f" expires={expires}"
+    )
+    for check, why in skipped.items():
+        click.echo(f"not checked: {check}: {why}")
 
 
 def _status_from_list(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from api.cli import fail, open_session
+from api.cli.output import echo_table, human_time
 from ledger.access.clients import Role, create_client, list_clients, revoke_client
 from ledger.errors import LedgerError
 
@@ -41,11 +42,23 @@ def clients_add(name: str, role: str, source_id: str | None) -> None:
 
 @clients.command("list")
 def clients_list() -> None:
-    """List clients: id, role, source, key prefix, state, name (never a key)."""
+    """List clients: id, role, source, key prefix, state, created, name (never a key)."""
     with open_session() as session:
-        for c in list_clients(session):
-            state = f"revoked {c.revoked_at:%Y-%m-%d}" if c.revoked_at else "active"
-            click.echo(f"{c.id}\t{c.role}\t{c.source_id or '-'}\t{c.key_prefix}\t{state}\t{c.name}")
+        listed = list_clients(session)
+    rows = [
+        [
+            str(c.id),
+            c.role,
+            c.source_id or "-",
+            c.key_prefix,
+            f"revoked {human_time(c.revoked_at)}" if c.revoked_at else "active",
+            human_time(c.created_at),
+            c.name,
+        ]
+        for c in listed
+    ]
+    header = ["ID", "ROLE", "SOURCE", "KEY PREFIX", "STATE", "CREATED", "NAME"]
+    echo_table(header, rows, empty="no clients")
 
 
 @clients.command("revoke")

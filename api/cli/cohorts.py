@@ -22,6 +22,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from api.cli.output import human_time
 from importers.files import read_rows
 from ledger.compliance.cohorts import MAX_COHORT, CohortResult, evaluate_cohort
 from ledger.compliance.facts import resolve_frame
@@ -183,7 +184,7 @@ class Report:
             ["摘要 Digest", p.digest],
             ["截止日期 As of", self.as_of.isoformat()],
             ["名单 Applicants' file", source.name],
-            ["生成时间 Generated at", dt.datetime.now(dt.UTC).isoformat(timespec="seconds")],
+            ["生成时间 Generated at", human_time(dt.datetime.now(dt.UTC))],
             [],
             ["申报人数 Applicants", s.applicants],
             ["达标 Compliant", s.compliant],

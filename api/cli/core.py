@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import click
 from tqdm import tqdm
 
 from api.cli import fail, open_session
+from api.cli.output import echo_table, human_time
 from ledger.db.engine import database_url, make_engine, normalise_url
 from ledger.entries.audit import verify_ledger
 from ledger.entries.sources import SourceKind, add_source, list_sources
@@ -46,6 +49,37 @@ def ledger_group() -> None:
     """The append-only ledger."""
 
 
+class _Bar:
+    """A progress bar on stderr with a total and an ETA (tqdm), for one phase of a verify."""
+
+    def __init__(self, desc: str, unit: str, shown: bool) -> None:
+        self.desc, self.unit, self.shown = desc, unit, shown
+        self.bar: tqdm[None] | None = None
+
+    def start(self, total: int) -> None:
+        # Made once the total is known, so that the first line drawn already has it.
+        self.bar = tqdm(
+            desc=self.desc, unit=self.unit, total=total, disable=not self.shown, file=sys.stderr
+        )
+
+    def advance(self, done: int) -> None:
+        if self.bar is not None:
+            self.bar.update(done)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+@contextmanager
+def _bar(desc: str, unit: str, shown: bool) -> Iterator[_Bar]:
+    bar = _Bar(desc, unit, shown)
+    try:
+        yield bar
+    finally:
+        bar.close()
+
+
 @ledger_group.command("verify")
 @click.option(
     "--since-checkpoint",
@@ -53,23 +87,31 @@ def ledger_group() -> None:
     help="only what came after the last checkpoint a verification found sound: its root must "
     "still come out of the stored tree, then the new leaves, entries, nodes and checkpoints",
 )
-def ledger_verify(since_checkpoint: bool) -> None:
+@click.option(
+    "--progress/--no-progress",
+    default=None,
+    help="progress bars with a total and an ETA on stderr (default: only when stderr is a "
+    "terminal)",
+)
+def ledger_verify(since_checkpoint: bool, progress: bool | None) -> None:
     """Walk every hash chain and rebuild every balance, then check the log against the ledger
     (every entry a leaf, every node, head and signed checkpoint recomputed); exit 1 on any
     problem."""
+    shown = sys.stderr.isatty() if progress is None else progress
     problems: list[str] = []
     with open_session() as session:
         if not since_checkpoint:
-            report = verify_ledger(session)
+            with _bar("entries", "entry", shown) as bar:
+                report = verify_ledger(session, progress=bar)
             problems += report.problems
             click.echo(
                 f"checked {report.people} people, {report.entries} entries, "
                 f"{report.balances} balances"
             )
-        with tqdm(unit="leaf", desc="log", disable=None, file=sys.stderr) as bar:
+        with _bar("log", "leaf", shown) as bar:
             log_report = verify_log(
                 session,
-                progress=bar.update,
+                progress=bar,
                 since_checkpoint=since_checkpoint,
                 record=not problems,
             )
@@ -128,9 +170,20 @@ def sources_add(
 def sources_list() -> None:
     """List sources."""
     with open_session() as session:
-        for s in list_sources(session):
-            pull = "pull" if s.config else "push"
-            click.echo(f"{s.id}\t{s.kind}\t{s.region_code}\t{pull}\t{s.display_name}")
+        listed = list_sources(session)
+    rows = [
+        [
+            s.id,
+            s.kind,
+            s.region_code,
+            "pull" if s.config else "push",
+            human_time(s.created_at),
+            s.display_name,
+        ]
+        for s in listed
+    ]
+    header = ["ID", "KIND", "REGION", "MODE", "CREATED", "NAME"]
+    echo_table(header, rows, empty="no sources")
 
 
 COMMANDS: list[click.Command] = [db, ledger_group, sources]

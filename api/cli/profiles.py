@@ -13,6 +13,7 @@ from tqdm import tqdm
 
 from api.cli import fail, open_session
 from api.cli.cohorts import CohortFileError, on_a_terminal, read_applicants, write_cohort_report
+from api.cli.output import echo_table
 from importers.errors import FileFormatError
 from ledger.compliance.catalogue import catalogue, profile_json
 from ledger.compliance.evaluation import evaluate
@@ -61,8 +62,8 @@ def profiles_list() -> None:
         known = catalogue().all()
     except ProfileError as exc:
         fail(exc)
-    for p in known:
-        click.echo(f"{p.ref}\t{p.digest[:12]}\t{p.title_en}\t{p.title_zh}")
+    rows = [[p.ref, p.digest[:12], p.title_zh, p.title_en] for p in known]
+    echo_table(["PROFILE", "DIGEST", "TITLE", "TITLE (EN)"], rows, empty="no profiles")
 
 
 @profiles.command("show")

@@ -17,6 +17,7 @@ import yaml
 from tqdm import tqdm
 
 from api.cli import open_session
+from api.cli.output import echo_table, human_time
 from importers.config import parse_pull_config
 from importers.errors import ImporterError
 from importers.runner import import_file, sync_source
@@ -148,23 +149,51 @@ def sync_status_cmd(as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps([_status_json(s) for s in statuses], ensure_ascii=False, indent=2))
         return
-    if not statuses:
-        click.echo("no source has a pull configuration or a sync history")
+    echo_table(
+        _STATUS_HEADER,
+        [_status_row(s) for s in statuses],
+        empty="no source has a pull configuration or a sync history",
+    )
     for s in statuses:
-        click.echo(f"{s.source_id}:")
-        if s.last_run is None:
-            click.echo("  never synced")
-        else:
-            r = s.last_run
-            ended = r.finished_at.isoformat(timespec="seconds") if r.finished_at else "running"
-            click.echo(
-                f"  last: {r.trigger} {r.started_at.isoformat(timespec='seconds')} -> {ended}"
-            )
-            click.echo(f"  {_run_line(r)}")
-        click.echo(f"  cursor: {json.dumps(s.cursor, ensure_ascii=False)}")
-        click.echo(f"  quarantined: {s.quarantined}")
-        if s.lease_holder:
-            click.echo(f"  running now in {s.lease_holder}")
+        if s.last_run is not None and s.last_run.error:
+            click.echo(f"{s.source_id}: run {s.last_run.id} error: {s.last_run.error}")
+
+
+_STATUS_HEADER = [
+    "SOURCE",
+    "LAST RUN",
+    "STATUS",
+    "STARTED",
+    "FINISHED",
+    "PAGES",
+    "FETCHED",
+    "CREATED",
+    "DUPLICATES",
+    "SUPERSEDED",
+    "REJECTED",
+    "QUARANTINED",
+    "RUNNING IN",
+    "CURSOR",
+]
+
+
+def _status_row(s: SourceSyncStatus) -> list[str]:
+    cursor = json.dumps(s.cursor, ensure_ascii=False)
+    common = [str(s.quarantined), s.lease_holder or "-", cursor]
+    r = s.last_run
+    if r is None:
+        return [s.source_id, "never", "-", "-", "-", "-", "-", "-", "-", "-", "-", *common]
+    counts = (r.pages, r.fetched, r.created, r.duplicates, r.superseded, r.rejected)
+    ended = human_time(r.finished_at) if r.finished_at else "running"
+    return [
+        s.source_id,
+        f"{r.id} {r.trigger}",
+        r.status,
+        human_time(r.started_at),
+        ended,
+        *map(str, counts),
+        *common,
+    ]
 
 
 def _quarantine_json(q: QuarantineInfo) -> dict[str, Any]:
@@ -194,15 +223,20 @@ def sync_quarantine(source_id: str, include_cleared: bool, as_json: bool) -> Non
     if as_json:
         click.echo(json.dumps([_quarantine_json(q) for q in items], ensure_ascii=False, indent=2))
         return
-    if not items:
-        click.echo(f"{source_id}: nothing in quarantine")
-    for q in items:
-        data = _quarantine_json(q)
-        state = f"cleared {data['cleared_at']}" if q.cleared_at else f"seen {q.times_seen}x"
-        click.echo(f"{data['record_key']} ({state}, last {data['last_seen_at']})")
-        for field, messages in q.reason.items():
-            click.echo(f"  {field}: {'; '.join(map(str, messages))}")
-        click.echo(f"  payload: {json.dumps(q.payload, ensure_ascii=False)}")
+    rows = [
+        [
+            mask_text(q.record_key),
+            f"cleared {human_time(q.cleared_at)}" if q.cleared_at else "held",
+            str(q.times_seen),
+            human_time(q.first_seen_at),
+            human_time(q.last_seen_at),
+            "; ".join(f"{f}: {'; '.join(map(str, m))}" for f, m in q.reason.items()),
+            json.dumps(q.payload, ensure_ascii=False),
+        ]
+        for q in items
+    ]
+    header = ["RECORD", "STATE", "SEEN", "FIRST SEEN", "LAST SEEN", "REASON", "PAYLOAD"]
+    echo_table(header, rows, empty=f"{source_id}: nothing in quarantine")
 
 
 def _load_mapping(path: Path) -> Any:

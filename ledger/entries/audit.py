@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -35,25 +35,38 @@ class VerifyReport:
             self.problems.append(text)
 
 
+class Progress(Protocol):
+    """Told how much work a verification has (``start``) and how it goes (``advance``)."""
+
+    def start(self, total: int) -> None: ...
+
+    def advance(self, done: int) -> None: ...
+
+
+_BATCH = 5000
+
 _Sums = dict[tuple[str, int, str, str], list[Decimal | int]]
 
 
-def verify_ledger(session: Session) -> VerifyReport:
+def verify_ledger(session: Session, progress: Progress | None = None) -> VerifyReport:
     """Check every person's chain (sequence, links, hashes, head), every balance, every record's
-    entry, and that every row names a person and a source that exist.
+    entry, and that every row names a person and a source that exist. ``progress`` is given
+    the number of entries, then told of every batch of them checked.
 
     Entries are streamed in chain order, so memory stays flat however large the ledger is.
     """
     report = VerifyReport()
     with read_transaction(session):
-        sums = _check_chains(session, report)
+        if progress is not None:
+            progress.start(session.scalar(select(func.count()).select_from(Entry)) or 0)
+        sums = _check_chains(session, report, progress)
         _check_balances(session, report, sums)
         _check_records(session, report)
         _check_references(session, report)
     return report
 
 
-def _check_chains(session: Session, report: VerifyReport) -> _Sums:
+def _check_chains(session: Session, report: VerifyReport, progress: Progress | None) -> _Sums:
     """Walk every chain; return the hours and entry counts the entries give per balance key."""
     heads = {
         pid: (head, count)
@@ -79,11 +92,15 @@ def _check_chains(session: Session, report: VerifyReport) -> _Sums:
         prev_hash = fields["hash"]
         expected_seq = fields["seq"] + 1
         report.entries += 1
+        if progress is not None and report.entries % _BATCH == 0:
+            progress.advance(_BATCH)
         key = (pid, fields["year"], fields["category"], fields["source_id"])
         sums[key][0] += fields["hours"]
         sums[key][1] += 1
     if current is not None:
         _check_head(report, current, heads, prev_hash, expected_seq - 1)
+    if progress is not None:
+        progress.advance(report.entries % _BATCH)
     # One set of the people seen, not one per person: this loop is over every person.
     seen = {k[0] for k in sums}
     for pid, (_head, count) in heads.items():

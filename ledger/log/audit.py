@@ -21,7 +21,6 @@ not re-read; the full verification does that.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -29,6 +28,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session, aliased
 
 from ledger.db.transactions import read_transaction, write_transaction
+from ledger.entries.audit import Progress
 from ledger.entries.chain import HASHED_FIELDS, entry_hash
 from ledger.entries.tables import Entry
 from ledger.log.merkle import Node, fold_range, leaf_hash, node_hash, range_nodes
@@ -61,14 +61,15 @@ class LogReport:
 
 def verify_log(
     session: Session,
-    progress: Callable[[int], None] | None = None,
+    progress: Progress | None = None,
     *,
     since_checkpoint: bool = False,
     record: bool = True,
 ) -> LogReport:
     """Check the log against the ledger and itself (see the module's docstring); ``progress``
-    is told of every batch of leaves checked. When all is well and ``record``, the newest
-    checkpoint is recorded as verified (``log_audits``)."""
+    is given the number of leaves to check, then told of every batch of them checked. When
+    all is well and ``record``, the newest checkpoint is recorded as verified
+    (``log_audits``)."""
     report = LogReport()
     with read_transaction(session):
         start = _start(session, report) if since_checkpoint else _Start(0, [])
@@ -166,8 +167,11 @@ _PREVIOUS = aliased(Entry)
 
 
 def _walk_leaves(
-    session: Session, report: LogReport, progress: Callable[[int], None] | None, start: _Start
+    session: Session, report: LogReport, progress: Progress | None, start: _Start
 ) -> dict[int, bytes]:
+    if progress is not None:
+        leaves = select(func.count()).select_from(LogLeaf).where(LogLeaf.leaf_index >= start.size)
+        progress.start(session.scalar(leaves) or 0)
     sizes = set(session.scalars(select(LogHead.tree_size)))
     sizes |= set(session.scalars(select(LogCheckpoint.tree_size)))
     walk = _Walk(session, report, sizes, start)
@@ -207,10 +211,10 @@ def _walk_leaves(
         walk.add(want if len(want) == 32 else bytes(32))
         report.leaves += 1
         if progress is not None and report.leaves % _BATCH == 0:
-            progress(_BATCH)
+            progress.advance(_BATCH)
     walk.compare()
     if progress is not None:
-        progress(report.leaves % _BATCH)
+        progress.advance(report.leaves % _BATCH)
     if not start.size:
         _check_node_counts(session, report, walk.size)
     return walk.roots | {0: fold_range([])}

@@ -9,7 +9,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import requests
@@ -24,9 +24,17 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def running_server(env: dict[str, str], log: Path, *, workers: int = 2) -> Iterator[str]:
-    """``cehours serve`` with ``env`` on a free port, its output in ``log``; yields its base URL
-    once ``/readyz`` answers 200, and stops the whole process group afterwards."""
+def running_server(
+    env: dict[str, str],
+    log: Path,
+    *,
+    workers: int = 2,
+    args: Sequence[str] = (),
+    cwd: Path | None = None,
+) -> Iterator[str]:
+    """``cehours serve`` with ``env`` (and ``args``, in ``cwd``) on a free port, its output in
+    ``log``; yields its base URL once ``/readyz`` answers 200, and stops the whole process group
+    afterwards."""
     port = free_port()
     with log.open("w") as out:
         process = subprocess.Popen(
@@ -37,8 +45,10 @@ def running_server(env: dict[str, str], log: Path, *, workers: int = 2) -> Itera
                 f"127.0.0.1:{port}",
                 "--workers",
                 str(workers),
+                *args,
             ],
             env=env,
+            cwd=cwd,
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,

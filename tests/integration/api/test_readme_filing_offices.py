@@ -65,5 +65,5 @@ def test_the_cohort_report_example_writes_what_the_readme_says(
     assert args[0] == ".venv/bin/cehours"
     result = CliRunner().invoke(main, args[1:])
     assert result.exit_code == 0, result.output
-    assert result.output.strip() == said.removeprefix("# ").strip()
+    assert result.output.strip() == said.removeprefix("# -> ").strip()
     assert (tmp_path / "report.xlsx").stat().st_size > 0

@@ -41,7 +41,8 @@ def test_key_lifecycle_from_the_command_line(cli: CliRunner) -> None:
     assert "ES256" in rotated
     assert f"rotated {kid}" in rotated
     listing = run(cli, "keys", "list")
-    assert len(listing.splitlines()) == 2
+    assert len(listing.splitlines()) == 3  # the header row and two keys
+    assert listing.splitlines()[0].split()[:3] == ["KID", "ALG", "STATUS"]
     run(cli, "keys", "retire", kid, "--reason", "test")
     assert "retired" in run(cli, "keys", "list")
 
