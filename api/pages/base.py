@@ -31,6 +31,8 @@ bp = Blueprint(
 )
 
 DEFAULT_PROFILE = "quzhou-annual-90"
+DEFAULT_ISSUER_NAME = "继续教育学时登记服务(演示)"
+"""The issuing body printed on proofs when ``ISSUER_NAME`` is not configured (the demo's)."""
 CATEGORIES = [(c.value, CATEGORY_LABELS_ZH[c]) for c in Category]
 CATEGORY_EN = {c.value: label for c, label in CATEGORY_LABELS_EN.items()}
 CSP = (
@@ -38,7 +40,7 @@ CSP = (
     " frame-ancestors 'none'; base-uri 'none'"
 )
 # What a proof's QR code leads to works even where browser sign-in is not configured.
-_SESSIONLESS = {"pages.verify_jti", "pages.static"}
+_SESSIONLESS = {"pages.verify_jti", "pages.verify_code", "pages.verify_form", "pages.static"}
 
 
 def _wants_html() -> bool:
@@ -94,6 +96,7 @@ def _context() -> dict[str, Any]:
         "dev_idp": dev_idp_enabled,
         "category_labels": dict(CATEGORIES),
         "category_en": CATEGORY_EN,
+        "sessions": bool(current_app.secret_key),
     }
 
 
@@ -116,6 +119,12 @@ class ToSignIn(Exception):
 @bp.errorhandler(ToSignIn)
 def _to_sign_in(_: ToSignIn) -> Response:
     return redirect(url_for("pages.sign_in_form"), code=303)  # type: ignore[return-value]
+
+
+def issuer_name() -> str:
+    """The issuing body printed on proofs and named on the verification page as the one to
+    contact (``CEHOURS_ISSUER_NAME``)."""
+    return str(current_app.config.get("ISSUER_NAME") or DEFAULT_ISSUER_NAME)
 
 
 def html(template: str, status: int = 200, **context: Any) -> Response:
