@@ -143,9 +143,7 @@ class _Proof(FPDF):
             new_x="LMARGIN",
             new_y="NEXT",
         )
-        self.cell(
-            0, 4.5, f"核验码 {self.code_text} · 第 {self.page_no()}/{{nb}} 页", align="C"
-        )
+        self.cell(0, 4.5, f"核验码 {self.code_text} · 第 {self.page_no()}/{{nb}} 页", align="C")
 
 
 def _row(pdf: FPDF, cells: Sequence[str], widths: Sequence[float], *, bold: bool = False) -> None:

@@ -227,5 +227,3 @@ def verify_jti(jti: str) -> Response:
     except UnknownAttestationError:
         return _not_found()
     return html("pages/verify.html", v=_verification(token, jti), jti=jti)
-
-

@@ -177,9 +177,7 @@ def issue_attestation(
     kek = kek if kek is not None else load_kek()
     run = evaluate or _evaluate
     issuer = configured_issuer()
-    signer = _Signer(
-        issuer, token_lifetime(), issued_by, status_base or issuer, clock or _utc_now
-    )
+    signer = _Signer(issuer, token_lifetime(), issued_by, status_base or issuer, clock or _utc_now)
 
     def transaction(wait_for_log: bool) -> Issued:
         with write_transaction(session):

@@ -96,8 +96,6 @@ _COURSES = (
 
 def counted_courses(session: Session, jti: str) -> list[CountedCourse]:
     """The entries attestation ``jti`` counted, by completion date (then entry id)."""
-    statement = _COURSES.where(AttestationEntry.jti == jti).order_by(
-        Entry.completed_on, Entry.id
-    )
+    statement = _COURSES.where(AttestationEntry.jti == jti).order_by(Entry.completed_on, Entry.id)
     with read_transaction(session):
         return [CountedCourse(*row) for row in session.execute(statement)]

@@ -39,7 +39,8 @@ def test_a_new_code_is_12_symbols_of_the_alphabet_with_a_good_check_symbol() -> 
 @given(codes)
 def test_a_code_reads_back_as_printed_in_any_case_with_hyphens_or_spaces(code: str) -> None:
     printed = format_code(code)
-    assert printed.count("-") == 2 and len(printed) == 14
+    assert printed.count("-") == 2
+    assert len(printed) == 14
     assert normalise_code(printed) == code
     assert normalise_code(printed.lower()) == code
     assert normalise_code(" ".join(printed.split("-"))) == code
