@@ -89,7 +89,8 @@ def error_page(
     response = Response(page, status=status, mimetype="text/html")
     for name, value in (headers or {}).items():
         response.headers[name] = value
-    return response
+    # Outside the blueprint (an unknown URL) its after_request does not run: the same headers.
+    return _headers(response)
 
 
 def _error_page(status: int, message: str) -> Response:

@@ -62,11 +62,6 @@ class ProofData:
         """The day it was issued, in China Standard Time."""
         return business_date(self.claims["iat"])
 
-    @property
-    def expires_on(self) -> dt.date:
-        """The last day it is live, in China Standard Time."""
-        return business_date(self.claims["exp"])
-
 
 def business_date(timestamp: Any) -> dt.date:
     """The date (Asia/Shanghai) of a JWT time (seconds since the epoch)."""
@@ -200,13 +195,13 @@ def _facts(pdf: FPDF, data: ProofData) -> None:
         ("学时认定平台 Of record", of_record_text(claims, data.courses)),
         ("开具单位 Issued by", data.issuer_name),
         ("开具日期 Issued", business_time(claims["iat"])),
-        ("有效期至 Valid until", f"{data.expires_on.isoformat()}(过期后请重新开具 re-issue after)"),
+        ("有效期至 Valid until", f"{business_time(claims['exp'])}(过期后请重新开具)"),
     ]
     for label, value in facts:
         pdf.set_text_color(_GREY)
         pdf.cell(48, 7, label)
         pdf.set_text_color(0)
-        pdf.multi_cell(0, 7, value, new_x="LMARGIN", new_y="NEXT")
+        pdf.multi_cell(0, 7, value, align="L", new_x="LMARGIN", new_y="NEXT")
     pdf.ln(2)
 
 
@@ -215,7 +210,7 @@ def _totals(pdf: FPDF, claims: Mapping[str, Any]) -> None:
     pdf.set_font("cjk", size=13)
     pdf.cell(0, 9, "学时合计(计入的学时)Hours counted", new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("cjk", size=10.5)
-    widths = (26.0, 38.0, 38.0, 38.0, 30.0)
+    widths = (30.0, 42.0, 42.0, 42.0, 34.0)
     header = ["年度", *(CATEGORY_LABELS_ZH[c] for c in CATEGORY_ORDER), "合计"]
     _row(pdf, header, widths, bold=True)
     totals = claims.get("totals") or {}
@@ -239,7 +234,7 @@ def _rules(pdf: FPDF, claims: Mapping[str, Any]) -> None:
     verdict = "符合 Compliant" if claims.get("compliant") else "不符合 Not compliant"
     pdf.cell(0, 9, f"核验结果 Result:{verdict}", new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("cjk", size=10.5)
-    rule_widths = (70.0, 25.0, 25.0, 25.0, 25.0)
+    rule_widths = (82.0, 27.0, 27.0, 27.0, 27.0)
     _row(pdf, ["要求 Rule", "应达", "实际", "差额", "结果"], rule_widths, bold=True)
     for rule in claims.get("rules") or []:
         label = (rule.get("label") or {}).get("zh") or rule.get("id", "")
@@ -278,13 +273,14 @@ def _where_to_verify(pdf: FPDF, data: ProofData) -> None:
     pdf.multi_cell(
         0,
         5.5,
-        f"扫码,或在 {base}/verify 输入核验码 Scan, or type the code at {base}/verify",
+        f"扫码,或在 {base}/verify 输入核验码\nScan, or type the code at {base}/verify",
+        align="L",
         new_x="LMARGIN",
         new_y="NEXT",
     )
     pdf.set_x(left)
     pdf.set_text_color(_GREY)
-    pdf.multi_cell(0, 5.5, data.verify_url, new_x="LMARGIN", new_y="NEXT")
+    pdf.multi_cell(0, 5.5, data.verify_url, align="L", new_x="LMARGIN", new_y="NEXT")
     pdf.set_x(left)
     pdf.multi_cell(0, 5.5, f"证明编号 No.: {data.jti}", new_x="LMARGIN", new_y="NEXT")
     pdf.set_text_color(0)
@@ -308,7 +304,7 @@ def _courses(pdf: FPDF, courses: Sequence[CountedCourse]) -> None:
     pdf.set_font("cjk", size=9)
     heading = FontFace(fill_color=(235, 240, 248))
     with pdf.table(
-        col_widths=(24, 66, 52, 24, 16),
+        col_widths=(22, 62, 62, 22, 14),
         line_height=5.5,
         headings_style=heading,
         text_align=("CENTER", "LEFT", "LEFT", "CENTER", "RIGHT"),

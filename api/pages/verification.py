@@ -101,7 +101,7 @@ def outcome_of(result_reason: str, state: str | None, reason_code: str | None) -
             "warn",
             ("已失效:学时记录已更正", "No longer current: an entry it counted was corrected"),
             "开具后,证明计入的学时记录被撤销或更正,下方所列结果已不是当前结果。",
-            reissue,
+            reissue + contact,
         )
     if result_reason == VerificationCode.EXPIRED:
         return _outcome(
@@ -109,7 +109,7 @@ def outcome_of(result_reason: str, state: str | None, reason_code: str | None) -
             "warn",
             ("已过期", "Expired"),
             "签名真实,但这份证明已超过有效期。",
-            reissue,
+            reissue + contact,
         )
     if result_reason == VerificationCode.OK and state == "valid":
         return _outcome(
