@@ -216,3 +216,14 @@ def test_a_code_typed_from_the_printed_proof_opens_the_qr_codes_page(
     page.click("#check-code")
     assert "核验码有误" in page.inner_text("#code-error")
     page.screenshot(path=str(artifacts / f"verify-code-wrong-{page.viewport_name}.png"))
+
+
+def test_a_mistyped_address_in_the_browser_is_a_page_of_the_site(
+    page: Any, site: Site, artifacts: Path
+) -> None:
+    answer = page.goto(f"{site.base}/verfy/att_123")
+    assert answer.status == 404
+    assert page.inner_text("h1").startswith("页面不存在")
+    assert page.locator("header.top").count() == 1  # the site's layout
+    assert "{" not in page.inner_text("main")  # no JSON
+    page.screenshot(path=str(artifacts / f"error-404-{page.viewport_name}.png"), full_page=True)
