@@ -1,19 +1,21 @@
 """Errors as ``application/problem+json`` (RFC 9457), for every failure the API can produce.
 
 A view signals an error by raising: a ``ledger`` error (mapped below), :class:`Problem`, or a
-werkzeug ``HTTPException`` (``flask_smorest.abort`` included). Nothing is ever answered with an
-HTML page or a stack trace: an unexpected exception is logged with the request id and turned
-into a bare 500 problem.
+werkzeug ``HTTPException`` (``flask_smorest.abort`` included). Nothing is ever answered with a
+stack trace: an unexpected exception is logged with the request id and turned into a bare 500
+problem. The one exception to problem+json: a browser asking for a page of the site (not the
+API: :func:`wants_page`) gets the error as a page in the site's layout, rendered by what
+:func:`install_error_pages` installed (``api.pages``).
 """
 
 from __future__ import annotations
 
 import http
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from flask import Response, current_app, g, json
+from flask import Flask, Response, current_app, g, has_request_context, json, request
 from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import RequestRedirect
@@ -28,6 +30,13 @@ UNAVAILABLE_RETRY_AFTER = "2"
 """Seconds a caller is asked to wait after a database fault (a restart takes about that)."""
 
 log = logging.getLogger(__name__)
+
+ErrorPage = Callable[[int, Mapping[str, str]], Response]
+"""Renders the page for an error status, with the response's headers (``Retry-After``...)."""
+_ERROR_PAGE = "cehours_error_page"
+# The API's own paths: always problem+json, whoever asks.
+API_PREFIXES = ("/v1/", "/.well-known/")
+API_PATHS = frozenset({"/openapi.json", "/metrics", "/healthz", "/readyz"})
 
 # Domain errors and the HTTP status each becomes; the most specific class listed first wins.
 LEDGER_STATUS: tuple[tuple[type[ledger_errors.LedgerError], int], ...] = (
@@ -97,6 +106,44 @@ def problem_response(
     return response
 
 
+def install_error_pages(app: Flask, render: ErrorPage) -> None:
+    """Have browsers asking for a page of the site get errors as pages rendered by ``render``."""
+    app.extensions[_ERROR_PAGE] = render
+
+
+def wants_page() -> bool:
+    """Whether this request is a browser's for a page of the site: not an API path, and
+    ``text/html`` named in ``Accept`` and preferred to JSON (so ``*/*``, ``application/json``
+    and no ``Accept`` at all get problem+json)."""
+    if not has_request_context():
+        return False
+    path = request.path
+    if path.startswith(API_PREFIXES) or path in API_PATHS:
+        return False
+    accept = request.accept_mimetypes
+    if not any(value == "text/html" and quality > 0 for value, quality in accept):
+        return False
+    offered = ("application/problem+json", "application/json", "text/html")
+    return accept.best_match(offered) == "text/html"
+
+
+def _page_or(problem: Response) -> Response:
+    """``problem``, or the same error as a page when a browser asked for one."""
+    render: ErrorPage | None = current_app.extensions.get(_ERROR_PAGE)
+    if render is None or problem.status_code < 400 or not wants_page():
+        return problem
+    headers = {
+        k: v
+        for k, v in problem.headers.items()
+        if k.lower() not in ("content-type", "content-length")
+    }
+    try:
+        return render(problem.status_code, headers)
+    except Exception:  # an error page that fails must not hide the error
+        log.exception("the error page for %s could not be rendered", problem.status_code)
+        return problem
+
+
 def flatten_messages(messages: Any, prefix: str = "") -> dict[str, list[str]]:
     """Flatten marshmallow/webargs messages into ``{"records.3.hours": ["..."]}``.
 
@@ -151,18 +198,20 @@ def handle_http_exception(error: HTTPException) -> Response:
         else:
             detail = error.description
     code = "validation" if status == 422 else None
-    return problem_response(status, detail, code=code, errors=errors, headers=headers)
+    return _page_or(problem_response(status, detail, code=code, errors=errors, headers=headers))
 
 
 def handle_problem(error: Problem) -> Response:
     """A :class:`Problem` raised by a view."""
-    return problem_response(
-        error.status,
-        error.detail,
-        code=error.code,
-        title=error.title,
-        errors=error.errors,
-        headers=error.headers,
+    return _page_or(
+        problem_response(
+            error.status,
+            error.detail,
+            code=error.code,
+            title=error.title,
+            errors=error.errors,
+            headers=error.headers,
+        )
     )
 
 
@@ -195,6 +244,10 @@ def handle_unexpected(error: Exception) -> Response:
     connections, a read-only, locked or full file: ``ledger.db.faults``): 503 too, and the
     next request after the database is back gets a fresh connection.
     """
+    return _page_or(_unexpected_problem(error))
+
+
+def _unexpected_problem(error: Exception) -> Response:
     if isinstance(error, DBAPIError) and is_retryable(error):
         log.warning("busy: %s after retries", type(error).__name__)
         return problem_response(

@@ -209,6 +209,12 @@ APP_SETTINGS: tuple[Setting, ...] = (
         "Base URL of verification links printed on proofs; default: the request's own.",
     ),
     _app(
+        "ISSUER_NAME",
+        "The issuing body printed on proofs and named on the verification page as the one "
+        "to contact (e.g. `衢州市人力资源和社会保障局`); default: the demo's.",
+        default="继续教育学时登记服务(演示)",
+    ),
+    _app(
         "VAR_DIR",
         "Where development secrets (dev signing and identity keys) live.",
         default="var",

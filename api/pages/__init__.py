@@ -21,6 +21,7 @@ from pathlib import Path
 
 from flask import Flask
 
+from api.errors import install_error_pages
 from api.identity import var_dir
 from api.pages import (  # noqa: F401 (each registers its views on the blueprint when imported)
     compliance,
@@ -30,7 +31,7 @@ from api.pages import (  # noqa: F401 (each registers its views on the blueprint
     transcript,
     verification,
 )
-from api.pages.base import bp
+from api.pages.base import bp, error_page
 
 SECRET_FILE = "session-secret-key"  # noqa: S105 (a file name, not a secret)
 SESSION_LIFETIME = dt.timedelta(hours=2)
@@ -65,3 +66,4 @@ def init_app(app: Flask) -> None:
         PERMANENT_SESSION_LIFETIME=SESSION_LIFETIME,
     )
     app.register_blueprint(bp)
+    install_error_pages(app, error_page)

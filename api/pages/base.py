@@ -8,9 +8,10 @@ browser is sent to the sign-in page.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import Any
 
-from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, Response, current_app, g, redirect, render_template, request, url_for
 from werkzeug.exceptions import HTTPException
 
 from api.errors import Problem, ledger_status, problem_response
@@ -32,6 +33,8 @@ bp = Blueprint(
 )
 
 DEFAULT_PROFILE = "quzhou-annual-90"
+DEFAULT_ISSUER_NAME = "继续教育学时登记服务(演示)"
+"""The issuing body printed on proofs when ``ISSUER_NAME`` is not configured (the demo's)."""
 CATEGORIES = [(c.value, CATEGORY_LABELS_ZH[c]) for c in Category]
 CATEGORY_EN = {c.value: label for c, label in CATEGORY_LABELS_EN.items()}
 CSP = (
@@ -39,7 +42,25 @@ CSP = (
     " frame-ancestors 'none'; base-uri 'none'"
 )
 # What a proof's QR code leads to works even where browser sign-in is not configured.
-_SESSIONLESS = {"pages.verify_jti", "pages.static"}
+_SESSIONLESS = {"pages.verify_jti", "pages.verify_code", "pages.verify_form", "pages.static"}
+
+
+# What an error page says, by status: headline (Chinese, English) and what happened / to do.
+_ERRORS: dict[int, tuple[str, str, str]] = {
+    400: ("请求无效", "Bad request", "请求的内容无法处理,请返回重试。"),
+    403: ("无权访问", "Forbidden", "您无权进行这项操作。"),
+    404: ("页面不存在", "Page not found", "您访问的网址不存在:可能输错了,或链接已失效。"),
+    405: ("不支持这种访问方式", "Method not allowed", "这个网址不接受这种请求方式,请从首页进入。"),
+    413: ("提交的内容过大", "Content too large", "提交的内容超过了上限。"),
+    422: ("输入有误", "Invalid input", "输入的内容有误,请返回修改。"),
+    500: (
+        "服务出错了",
+        "Something went wrong",
+        "服务遇到意外错误,已记录。请稍后重试;反馈问题时请提供下方的请求编号。",
+    ),
+    503: ("暂时无法服务", "Temporarily unavailable", "服务暂时无法访问数据,请稍后重试。"),
+}
+_OTHER_ERROR = ("请求无法完成", "The request could not be completed", "请返回首页重试。")
 
 
 def _wants_html() -> bool:
@@ -47,11 +68,36 @@ def _wants_html() -> bool:
     return best != "application/problem+json"
 
 
+def error_page(
+    status: int, headers: Mapping[str, str] | None = None, message: str | None = None
+) -> Response:
+    """An error as a page in the site's layout, Chinese first (``message``: what went wrong,
+    when there is more to say than the status)."""
+    headline, headline_en, text = _ERRORS.get(status, _OTHER_ERROR)
+    retry = (headers or {}).get("Retry-After")
+    page = render_template(
+        "pages/error.html",
+        status=status,
+        headline=headline,
+        headline_en=headline_en,
+        text=text,
+        message=message,
+        retry_after=retry,
+        request_id=g.get("request_id"),
+        # The person is not looked up (that reads the database, which may be what failed).
+        me=lambda: None,
+    )
+    response = Response(page, status=status, mimetype="text/html")
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    # Outside the blueprint (an unknown URL) its after_request does not run: the same headers.
+    return _headers(response)
+
+
 def _error_page(status: int, message: str) -> Response:
     if not _wants_html():
         return problem_response(status, message)
-    page = render_template("pages/error.html", status=status, message=message)
-    return Response(page, status=status, mimetype="text/html")
+    return error_page(status, message=message)
 
 
 @bp.errorhandler(Problem)
@@ -69,7 +115,10 @@ def _on_ledger_error(error: LedgerError) -> Response:
 
 @bp.errorhandler(HTTPException)
 def _on_http_error(error: HTTPException) -> Response:
-    return _error_page(error.code or 500, error.description or "")
+    # werkzeug's description is English boilerplate: the page's own words say it.
+    if not _wants_html():
+        return problem_response(error.code or 500, error.description or "")
+    return error_page(error.code or 500)
 
 
 @bp.before_request
@@ -99,6 +148,7 @@ def _context() -> dict[str, Any]:
         "oidc": oidc_enabled,
         "category_labels": dict(CATEGORIES),
         "category_en": CATEGORY_EN,
+        "sessions": bool(current_app.secret_key),
     }
 
 
@@ -121,6 +171,12 @@ class ToSignIn(Exception):
 @bp.errorhandler(ToSignIn)
 def _to_sign_in(_: ToSignIn) -> Response:
     return redirect(url_for("pages.sign_in_form"), code=303)  # type: ignore[return-value]
+
+
+def issuer_name() -> str:
+    """The issuing body printed on proofs and named on the verification page as the one to
+    contact (``CEHOURS_ISSUER_NAME``)."""
+    return str(current_app.config.get("ISSUER_NAME") or DEFAULT_ISSUER_NAME)
 
 
 def html(template: str, status: int = 200, **context: Any) -> Response:

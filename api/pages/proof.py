@@ -8,13 +8,14 @@ from urllib.parse import quote
 import jwt
 from flask import Response, current_app, request
 
+from api.db import db_session
 from api.errors import Problem
 from api.issuance import issue_for_person
-from api.pages.base import DEFAULT_PROFILE, as_of_date, bp, signed_in
+from api.pages.base import DEFAULT_PROFILE, as_of_date, bp, issuer_name, signed_in
 from api.pages.pdf import ProofData, ProofFontError, proof_filename, render_proof
+from ledger.attestations.paper import code_for, counted_courses
 from ledger.compliance.catalogue import catalogue
 from ledger.errors import UnknownProfileError
-from ledger.values.dates import today_in_business_tz
 
 log = logging.getLogger(__name__)
 
@@ -37,11 +38,14 @@ def proof() -> Response:
     issued = issue_for_person(person.person_id, profile.ref, as_of_date(request.form.get("as_of")))
     # We signed this token a moment ago; its claims are what the proof prints.
     claims = jwt.decode(issued.token, options={"verify_signature": False})
+    session = db_session()
     data = ProofData(
         claims=claims,
         profile_title=f"{profile.title_zh}\n{profile.ref}",
         verify_url=f"{public_url()}/verify/{quote(issued.jti)}",
-        issued_on=today_in_business_tz(),
+        code=code_for(session, issued.jti),
+        issuer_name=issuer_name(),
+        courses=counted_courses(session, issued.jti),
     )
     try:
         pdf = render_proof(data)

@@ -96,6 +96,7 @@ def _evaluate(
         counted_entry_ids=list(evaluation.counted_entry_ids),
         head_hash=evaluation.head_hash,
         entry_count=evaluation.entry_count,
+        source_policy=outcome["source_policy"],
     )
 
 
@@ -152,6 +153,7 @@ def issue_attestation(
     evaluate: Evaluator | None = None,
     status_base: str | None = None,
     refresh_log: Callable[[], None] | None = None,
+    clock: Callable[[], dt.datetime] | None = None,
 ) -> Issued:
     """Evaluate ``profile_id`` for a person as of a date, sign the result and record it.
 
@@ -161,6 +163,7 @@ def issue_attestation(
     replaces the compliance engine (tests); ``kek`` defaults to the environment's. ``status``
     names its place in a list under ``status_base`` (default: the issuer); ``log`` the newest
     checkpoint: if the head is newer, ``refresh_log`` (integrate, sign) runs once, then this.
+    ``clock`` gives the moment of issue (default: now; tests issue tokens already expired).
 
     Raises:
         UnknownPersonError: no such person.
@@ -174,7 +177,7 @@ def issue_attestation(
     kek = kek if kek is not None else load_kek()
     run = evaluate or _evaluate
     issuer = configured_issuer()
-    signer = _Signer(issuer, token_lifetime(), issued_by, status_base or issuer)
+    signer = _Signer(issuer, token_lifetime(), issued_by, status_base or issuer, clock or _utc_now)
 
     def transaction(wait_for_log: bool) -> Issued:
         with write_transaction(session):
@@ -231,6 +234,10 @@ def _lock_for(
         raise ValidationError({"id_number": [str(exc)]}) from None
 
 
+def _utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
 @dataclass(frozen=True, slots=True)
 class _Signer:
     """Turns an evaluation into a signed token and the row that records it."""
@@ -239,6 +246,7 @@ class _Signer:
     lifetime: dt.timedelta
     issued_by: str
     status_base: str
+    clock: Callable[[], dt.datetime] = _utc_now
 
     def sign(
         self,
@@ -251,7 +259,7 @@ class _Signer:
     ) -> tuple[AttestationRow, list[int]]:
         """The attestation's row (its token signed with ``key``, its bits at status list
         ``position``) and the entry ids it counted."""
-        now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+        now = self.clock().astimezone(dt.UTC).replace(microsecond=0)
         expires = now + self.lifetime
         jti = new_jti()
         claims = build_claims(

@@ -1,4 +1,5 @@
-"""The attestation tables: signing keys, attestations, what each counted, their audit trail."""
+"""The attestation tables: signing keys, attestations, what each counted, their audit trail,
+and the short codes printed on proofs."""
 
 from __future__ import annotations
 
@@ -130,6 +131,18 @@ class AttestationEvent(Base):
     actor: Mapped[str] = mapped_column(String(128))
     reason: Mapped[str | None] = mapped_column(Text)
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class ProofCode(Base):
+    """The short verification code printed on a proof of one attestation
+    (``ledger.attestations.codes``). Append-only (triggers refuse changes): a code once printed
+    names its attestation for ever."""
+
+    __tablename__ = "proof_codes"
+
+    code: Mapped[str] = mapped_column(String(12), primary_key=True)
+    jti: Mapped[str] = mapped_column(String(40), ForeignKey("attestations.jti"), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
 
 
 ATTESTATIONS = cast(Table, Attestation.__table__)

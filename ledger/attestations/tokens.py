@@ -38,6 +38,9 @@ class Evaluated:
     counted_entry_ids: Sequence[int]
     head_hash: str | None
     entry_count: int
+    # R6: whose hours were of record ({"hours_of_record": a source kind, "industry_platform":
+    # whether the person's industry platform prevailed, ...}); None where not evaluated so.
+    source_policy: Any = None
 
 
 def id_binding_hash(salt: str, id_number: str) -> str:
@@ -124,6 +127,8 @@ def build_claims(
         "name": name,
         "id_number_masked": mask_id_number(id_number),
     }
+    if evaluated.source_policy is not None:
+        claims["source_policy"] = evaluated.source_policy
     if application_ref is not None:
         claims["application_ref"] = application_ref
     if status is not None:

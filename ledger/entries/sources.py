@@ -25,6 +25,15 @@ class SourceKind(enum.StrEnum):
     OTHER = "other"
 
 
+SOURCE_KIND_LABELS_ZH: dict[str, str] = {
+    SourceKind.CITY: "市继续教育学习平台",
+    SourceKind.PROVINCE_INDUSTRY: "省行业平台",
+    SourceKind.PROVINCE: "省级平台",
+    SourceKind.OTHER: "其他平台",
+}
+"""A source kind in Chinese, as printed on proofs and pages (R6 names these)."""
+
+
 _SOURCE_ID = re.compile(r"[a-z0-9][a-z0-9_-]{1,63}")
 
 
