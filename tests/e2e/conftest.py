@@ -9,6 +9,7 @@ import pytest
 import requests
 
 from tests.conformance import check_answer
+from tests.e2e.chromium import artifacts, browser  # noqa: F401 (fixtures for every e2e package)
 
 
 @pytest.fixture(autouse=True)

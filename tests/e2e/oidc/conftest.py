@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.browser.conftest import artifacts, browser  # noqa: F401 (fixtures used here too)
 from tests.e2e.oidc.provider import (
     CLIENT_ID,
     ID_CLAIM,
