@@ -97,7 +97,11 @@ class Cluster:
         return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{database}"
 
     def start(self) -> None:
-        run([str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-l", str(self.log), "-w", "start"])
+        try:
+            run([str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-l", str(self.log), "-w", "start"])
+        except RuntimeError as exc:
+            tail = self.log.read_text(errors="replace")[-3000:] if self.log.exists() else ""
+            raise RuntimeError(f"{exc}\n{self.log}:\n{tail}") from None
 
     def stop(self, mode: str = "fast") -> None:
         run([str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-m", mode, "-w", "stop"])
@@ -143,12 +147,27 @@ def make_primary(base: Path, port: int) -> tuple[Cluster, Path]:
     data, archive = base / "primary", base / "wal-archive"
     archive.mkdir()
     _chown_tree(archive)
-    run([str(PG_BIN / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8"])
+    run(
+        [
+            str(PG_BIN / "initdb"),
+            "-D",
+            str(data),
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "-E",
+            "UTF8",
+            "--no-sync",
+        ]
+    )
     _configure(
         data,
         port,
         "wal_level = replica\nmax_wal_senders = 8\nwal_keep_size = 128MB\nhot_standby = on\n"
-        f"archive_mode = on\narchive_command = 'test ! -f {archive}/%f && cp %p {archive}/%f'\n"
+        # Copied under a temporary name and renamed: a restore must never find half a segment.
+        "archive_mode = on\narchive_command = "
+        f"'test ! -f {archive}/%f && cp %p {archive}/%f.part"
+        f" && mv {archive}/%f.part {archive}/%f'\n"
         "archive_timeout = 0\n",
     )
     cluster = Cluster(data, port)
@@ -169,6 +188,7 @@ def make_replica(primary: Cluster, base: Path, port: int, name: str = "replica")
             "-R",
             "-X", "stream",
             "-c", "fast",
+            "--no-sync",
         ]
     )  # fmt: skip
     with (data / "postgresql.conf").open("a") as conf:
@@ -245,6 +265,7 @@ auth_type = trust
 auth_file = {directory}/userlist.txt
 pool_mode = transaction
 default_pool_size = 20
+admin_users = postgres
 max_client_conn = 400
 server_reset_query =
 ignore_startup_parameters = extra_float_digits

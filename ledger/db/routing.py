@@ -130,6 +130,11 @@ class ReadRouter:
             with self._lock:
                 self._states[name] = ReplicaState(name, up=False, checked_at=self._clock())
 
+    def dispose(self) -> None:
+        """Close every replica's pooled connections (the primary's engine is the caller's)."""
+        for engine in self.replicas.values():
+            engine.dispose()
+
     def states(self) -> list[ReplicaState]:
         """The last measured state of every replica (measuring those never measured)."""
         self._refresh_due()

@@ -96,11 +96,16 @@ def make_app(pair: Pair) -> Iterator[Callable[..., Flask]]:
 
     yield make
     for app in made:
-        app.extensions["cehours"].engine.dispose()
-        replicas = app.extensions.get("cehours_replicas")
-        if replicas is not None:
-            for engine in replicas.router.replicas.values():
-                engine.dispose()
+        dispose(app)
+
+
+def dispose(app: Flask) -> None:
+    """Close the app's pooled connections, the replicas' too."""
+    app.extensions["cehours"].engine.dispose()
+    app.extensions["cehours"].probe.dispose()
+    replicas = app.extensions.get("cehours_replicas")
+    if replicas is not None:
+        replicas.router.dispose()
 
 
 @pytest.fixture
