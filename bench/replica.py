@@ -143,7 +143,8 @@ def serve_and_measure(
 def line(label: str, m: dict[str, float]) -> str:
     return (
         f"  {label:<26} {m['rate']:7.0f} reads/s   CPU a read: primary {m['primary']:.3f} ms,"
-        f" replica {m['replica']:.3f} ms, server {m['server']:.2f} ms, machine {m['machine']:.2f} ms"
+        f" replica {m['replica']:.3f} ms, server {m['server']:.2f} ms,"
+        f" machine {m['machine']:.2f} ms"
     )
 
 

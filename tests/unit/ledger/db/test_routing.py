@@ -61,7 +61,7 @@ def router(*replicas: FakeServer, clock: Clock | None = None, **kwargs: Any) -> 
 def test_lsns_are_read_as_bytes_of_wal() -> None:
     assert parse_lsn("0/0") == 0
     assert parse_lsn("16/B374D848") == (0x16 << 32) | 0xB374D848
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="not an LSN"):
         parse_lsn("B374D848")
 
 
