@@ -90,7 +90,8 @@ DB_POOL_CHECKOUTS = Counter(
 
 DB_READS = Counter(
     "cehours_db_reads_total",
-    "Requests of read-only views by the server that answered them: primary, replica1, ...",
+    "Reads of read-only views by the server they were sent to: primary, replica1, ... (a read "
+    "a replica failed, run again on the primary, counts for both).",
     ["target"],
 )
 DB_READ_FALLBACKS = Counter(
