@@ -251,6 +251,7 @@ class PgBouncer:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait(10)
+        shutil.rmtree(self.directory, ignore_errors=True)
 
 
 PGBOUNCER_INI = """\
