@@ -37,7 +37,7 @@ from sqlalchemy.pool import NullPool
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import RequestRedirect
 
-from api import docs, metrics, pages, settings, texts
+from api import docs, metrics, pages, reads, settings, texts
 from api.auth import SECURITY_SCHEME
 from api.config import configure
 from api.db import (
@@ -210,15 +210,21 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     # engine options ask for SQLAlchemy's test on every checkout.
     options = {"pool_pre_ping": False, **app.config["ENGINE_OPTIONS"]}
     url, lock_timeout = app.config["DATABASE_URL"], float(app.config["DB_LOCK_TIMEOUT_SECONDS"])
-    engine = make_engine(url, lock_timeout=lock_timeout, hide_parameters=True, **options)
+    pooler = bool(app.config["DB_TRANSACTION_POOLER"])
+    engine = make_engine(
+        url, lock_timeout=lock_timeout, hide_parameters=True, transaction_pooler=pooler, **options
+    )
     # The probe waits at most a second for a lock: a readiness check must answer quickly.
-    probe = make_engine(url, lock_timeout=min(lock_timeout, 1.0), poolclass=NullPool)
+    probe = make_engine(
+        url, lock_timeout=min(lock_timeout, 1.0), transaction_pooler=pooler, poolclass=NullPool
+    )
     if not options["pool_pre_ping"] and engine.url.get_backend_name() != "sqlite":
         ping_when_idle(
             engine, float(app.config.get("DB_PING_AFTER_IDLE_SECONDS", PING_AFTER_IDLE_SECONDS))
         )
     metrics.instrument_engine(engine)
     app.extensions[EXTENSION] = Database(engine, make_session_factory(engine), probe)
+    reads.init_app(app, engine, options)
     app.config["API_SPEC_OPTIONS"] = {"info": {"description": API_DESCRIPTION}}
 
     api = Api(app)

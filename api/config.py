@@ -42,6 +42,16 @@ DEFAULTS: dict[str, Any] = {
     # Seconds between rounds of each worker's log publisher (integrate, sign); 0: off.
     "LOG_INTERVAL_SECONDS": 2,
     "DATABASE_URL": None,
+    # Streaming replicas for read-only work (comma-separated URLs; api/reads.py), how far
+    # behind one may be and still answer, how often each is measured, and how long a caller's
+    # reads wait for its own last write to be replayed.
+    "READ_DATABASE_URL": None,
+    "READ_MAX_LAG_SECONDS": 5,
+    "READ_MAX_LAG_BYTES": None,
+    "READ_CHECK_SECONDS": 1,
+    "READ_YOUR_WRITES_SECONDS": 30,
+    # Connections go through PgBouncer in transaction mode (see ledger.db.engine.make_engine).
+    "DB_TRANSACTION_POOLER": False,
 }
 
 

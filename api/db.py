@@ -60,9 +60,10 @@ def probe_engine() -> Engine:
 
 def close_session(_exc: BaseException | None) -> None:
     """Close this request's session, if it opened one (a teardown hook)."""
-    session = g.pop("db_session", None)
-    if session is not None:
-        session.close()
+    for name in ("read_session", "db_session"):
+        session = g.pop(name, None)
+        if session is not None:
+            session.close()
 
 
 def ping_when_idle(engine: Engine, seconds: float) -> None:

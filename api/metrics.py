@@ -88,6 +88,38 @@ DB_POOL_CHECKOUTS = Counter(
     "cehours_db_pool_checkouts_total", "Connections checked out of the pool."
 )
 
+DB_READS = Counter(
+    "cehours_db_reads_total",
+    "Reads of read-only views by the server they were sent to: primary, replica1, ... (a read "
+    "a replica failed, run again on the primary, counts for both).",
+    ["target"],
+)
+DB_READ_FALLBACKS = Counter(
+    "cehours_db_read_fallbacks_total",
+    "Replicas passed over for a read, by replica and reason: down, lag, not-replica (promoted), "
+    "behind-write (the caller's own write not replayed yet), own-write (its position unknown), "
+    "error (failed during the read), not-found (asked again of the primary).",
+    ["replica", "reason"],
+)
+DB_REPLICA_LAG = Gauge(
+    "cehours_db_replica_lag_seconds",
+    "How far behind its replay the replica was at its last check (0: replayed all received).",
+    ["replica"],
+    multiprocess_mode="max",
+)
+DB_REPLICA_LAG_BYTES = Gauge(
+    "cehours_db_replica_lag_bytes",
+    "Bytes of WAL the replica had still to replay at its last check (with a byte bound set).",
+    ["replica"],
+    multiprocess_mode="max",
+)
+DB_REPLICA_UP = Gauge(
+    "cehours_db_replica_up",
+    "Whether the replica answered its last check as a replica (1) or not (0).",
+    ["replica"],
+    multiprocess_mode="min",
+)
+
 bp = Blueprint("metrics", __name__)
 _ON_METRICS_LISTENER = frozenset({"metrics.metrics", "health.healthz", "health.readyz"})
 
@@ -167,6 +199,25 @@ def count_status_change(status: str, n: int = 1) -> None:
     """Count attestations moved to ``status`` (``revoked``, ``stale``)."""
     if n:
         ATTESTATION_STATUS_CHANGES.labels(status).inc(n)
+
+
+def count_read(target: str) -> None:
+    """Count a read-only request answered by ``target`` (``primary``, ``replica1``...)."""
+    DB_READS.labels(target).inc()
+
+
+def count_read_fallback(replica: str, reason: str) -> None:
+    """Count a replica passed over for a read, and why."""
+    DB_READ_FALLBACKS.labels(replica, reason).inc()
+
+
+def observe_replica(state: Any) -> None:
+    """Follow one measurement of a replica (a ``ledger.db.routing.ReplicaState``)."""
+    DB_REPLICA_UP.labels(state.name).set(1 if state.up and state.in_recovery else 0)
+    if state.lag_seconds is not None:
+        DB_REPLICA_LAG.labels(state.name).set(state.lag_seconds)
+    if state.lag_bytes is not None:
+        DB_REPLICA_LAG_BYTES.labels(state.name).set(state.lag_bytes)
 
 
 def instrument_engine(engine: Engine) -> None:

@@ -102,6 +102,40 @@ APP_SETTINGS: tuple[Setting, ...] = (
         "`Retry-After`.",
     ),
     _app(
+        "DB_TRANSACTION_POOLER",
+        "`true` when the database URL is PgBouncer in transaction mode: no server-side prepared "
+        "statements and no startup options (set `jit` and `lock_timeout` on the role instead; "
+        "docs/operations.md).",
+    ),
+    _app(
+        "READ_DATABASE_URL",
+        "Streaming replicas for read-only work (transcripts, compliance without issuance, "
+        "lookups, JWKS, attestation status, status lists, the log's checkpoint and key): one "
+        "or more SQLAlchemy URLs, comma-separated. Writes, issuance and a caller's reads right "
+        "after its own write go to `CEHOURS_DATABASE_URL`. Unset: everything there.",
+    ),
+    _app(
+        "READ_MAX_LAG_SECONDS",
+        "A replica further behind than this (age of its last replayed transaction while it "
+        "has WAL still to replay) is skipped; reads go to another or to the primary.",
+    ),
+    _app(
+        "READ_MAX_LAG_BYTES",
+        "Also skip a replica with more than this many bytes of WAL still to replay behind the "
+        "primary (measured against the primary once per check). Unset: no byte bound.",
+    ),
+    _app(
+        "READ_CHECK_SECONDS",
+        "How long a replica's measured state (up, in recovery, lag) is trusted before each "
+        "worker measures it again; a stopped replica is passed over at once on its first "
+        "failed read.",
+    ),
+    _app(
+        "READ_YOUR_WRITES_SECONDS",
+        "After a caller's write, for this long its reads go only to a replica that has "
+        "replayed that write (else to the primary); each worker remembers its own callers.",
+    ),
+    _app(
         "MAX_CONTENT_LENGTH",
         "Largest request body in bytes, with a `Content-Length` or chunked; bigger bodies are "
         "refused with 413.",

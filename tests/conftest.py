@@ -19,13 +19,15 @@ from hypothesis import settings
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from ledger.db.engine import make_engine, make_session_factory
+from ledger.db.engine import POOLER_ENV, make_engine, make_session_factory
 from ledger.schema import upgrade_database
+from tests.pg_servers import PgBouncer, start_pgbouncer
 
 PG_ADMIN_URL = os.environ.get(
     "CEHOURS_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
 IN_CI = os.environ.get("CI", "").lower() == "true"
+PGBOUNCER_PORT = int(os.environ.get("CEHOURS_TEST_PGBOUNCER_PORT", "6440"))
 
 # No time limit per generated example: on a shared, loaded machine one example of a property
 # test sometimes took longer than Hypothesis's default 200 ms, and Hypothesis then failed the
@@ -97,6 +99,39 @@ def fresh_database(
         with admin.connect() as conn:
             conn.execute(sa.text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
         admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def pgbouncer(pg_template: str | None) -> Iterator[PgBouncer | None]:
+    """PgBouncer in transaction mode in front of the test PostgreSQL, started for this run
+    (tests/pg_servers.py); None when PostgreSQL is absent."""
+    if pg_template is None:
+        yield None
+        return
+    server_port = sa.engine.make_url(PG_ADMIN_URL).port or 5432
+    bouncer = start_pgbouncer(server_port, PGBOUNCER_PORT)
+    yield bouncer
+    bouncer.stop()
+
+
+def through_pgbouncer(
+    kind: str,
+    sqlite_template: Path,
+    pg_template: str | None,
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
+) -> Iterator[str]:
+    """As :func:`fresh_database`; for ``postgresql-pgbouncer`` the database is reached through
+    PgBouncer, and every engine of the test (subprocesses too) is told so by the environment."""
+    if kind != "postgresql-pgbouncer":
+        yield from fresh_database(kind, sqlite_template, pg_template, tmp_path)
+        return
+    bouncer: PgBouncer | None = request.getfixturevalue("pgbouncer")
+    monkeypatch: pytest.MonkeyPatch = request.getfixturevalue("monkeypatch")
+    for url in fresh_database("postgresql", sqlite_template, pg_template, tmp_path):
+        assert bouncer is not None  # fresh_database skipped (or failed in CI) without a server
+        monkeypatch.setenv(POOLER_ENV, "true")
+        yield bouncer.url(url.rsplit("/", 1)[1])
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

@@ -17,6 +17,7 @@ from api import issuance, metrics
 from api.auth import current_client, require_role
 from api.db import db_session
 from api.fields import IdNumber, IsoDate, Reason
+from api.reads import read_session, replica_reads
 from api.resources.base import Blueprint
 from api.schema import Schema
 from ledger.attestations import signing_keys
@@ -158,6 +159,7 @@ class JwksSchema(Schema):
 
 @blp.route("/.well-known/jwks.json")
 @blp.response(200, JwksSchema, content_type=JWK_SET)
+@replica_reads
 def jwks() -> dict[str, Any]:
     """The issuer's public keys (JWK Set)
 
@@ -166,7 +168,7 @@ def jwks() -> dict[str, Any]:
     """
     issuance.ensure_dev_key()
     after_this_request(_cacheable_publicly)
-    return signing_keys.get_jwks(db_session())
+    return signing_keys.get_jwks(read_session())
 
 
 def _cacheable_publicly(response: Response) -> Response:
@@ -207,15 +209,17 @@ def issue(args: dict[str, Any]) -> Issued:
 @blp.response(200, AttestationSchema)
 @blp.alt_response(404, response="NOT_FOUND")
 @require_role("filing")
+@replica_reads
 def fetch(jti: str) -> AttestationInfo:
     """Fetch an issued attestation again (filing systems)"""
-    return get_attestation(db_session(), jti)
+    return get_attestation(read_session(), jti)
 
 
 @blp.route("/v1/attestations/<string:jti>/status")
 @blp.arguments(StatusQuerySchema, location="query")
 @blp.response(200, StatusSchema)
 @blp.alt_response(404, response="NOT_FOUND")
+@replica_reads
 def status(query: dict[str, Any], jti: str) -> tuple[Any, dict[str, str]]:
     """An attestation's status, now or at a past moment (no credential, no personal data)
 
@@ -228,8 +232,8 @@ def status(query: dict[str, Any], jti: str) -> tuple[Any, dict[str, str]]:
     at = query.get("at")
     if at is None:
         # A status can change at any moment; caches must ask again every time.
-        return get_attestation_status(db_session(), jti), {"Cache-Control": "no-cache"}
-    past = get_attestation_status_at(db_session(), jti, at)
+        return get_attestation_status(read_session(), jti), {"Cache-Control": "no-cache"}
+    past = get_attestation_status_at(read_session(), jti, at)
     return {**_fields(past), "at": at}, {"Cache-Control": "no-cache"}
 
 

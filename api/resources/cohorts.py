@@ -16,9 +16,9 @@ from typing import Any
 import marshmallow as ma
 
 from api.auth import require_role
-from api.db import db_session
 from api.errors import TYPE_PREFIX, ledger_status
 from api.fields import IdNumber
+from api.reads import read_session, replica_reads
 from api.resources.base import Blueprint, ProblemSchema
 from api.resources.compliance import ComplianceSchema, EvaluatedProfileSchema
 from api.resources.profiles import installed_profiles
@@ -157,6 +157,7 @@ def _item(result: CohortResult) -> dict[str, Any]:
 @blp.arguments(CohortRequestSchema())
 @blp.response(200, CohortSchema)
 @blp.alt_response(404, response="NOT_FOUND")
+@replica_reads
 def check_cohort(args: dict[str, Any]) -> dict[str, Any]:
     """Evaluate a rule profile for many people at once
 
@@ -169,7 +170,7 @@ def check_cohort(args: dict[str, Any]) -> dict[str, Any]:
     profile = installed_profiles().get(args["profile"])
     as_of = resolve_frame(profile, args.get("as_of")).as_of
     results = evaluate_cohort(
-        db_session(),
+        read_session(),
         profile,
         args["people"],
         as_of,

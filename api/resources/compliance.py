@@ -20,8 +20,8 @@ import marshmallow as ma
 from flask import Response, after_this_request, current_app
 
 from api.auth import require_role
-from api.db import db_session
 from api.fields import Hours, IdNumber, Inline, IsoDate, YearTotals
+from api.reads import read_session, replica_reads
 from api.resources.base import Blueprint
 from api.resources.profiles import RuleLabelSchema, installed_profiles
 from api.schema import Schema
@@ -236,6 +236,7 @@ _answers = _AnswerCache()
 @blp.response(200, ComplianceSchema)
 @blp.alt_response(404, response="NOT_FOUND")
 @require_role("filing")
+@replica_reads
 def check_compliance(args: dict[str, Any]) -> Evaluation | Response:
     """Evaluate a person against a rule profile
 
@@ -245,7 +246,7 @@ def check_compliance(args: dict[str, Any]) -> Evaluation | Response:
     person or profile.
     """
     profile = installed_profiles().get(args["profile"])
-    session = db_session()
+    session = read_session()
     person_id = args.get("person_id") or find_person_id(session, args["id_number"])
     as_of = resolve_frame(profile, args.get("as_of")).as_of
     options = (profile.digest, as_of, args.get("industry_platform"), args["include_entries"])

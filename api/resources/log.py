@@ -13,6 +13,7 @@ from flask import Response, current_app, request
 
 from api.db import db_session
 from api.errors import Problem
+from api.reads import read_session, replica_reads
 from api.resources.base import Blueprint
 from api.schema import Schema
 from ledger.errors import LogKeyError, NotInLogError
@@ -92,6 +93,7 @@ def _plain(text: str, max_age: int) -> Response:
 @blp.route("/v1/log/checkpoint")
 @blp.doc(responses=_text_response("The latest checkpoint, a C2SP signed note", CHECKPOINT_EXAMPLE))
 @blp.alt_response(503, response="SERVICE_UNAVAILABLE")
+@replica_reads
 def checkpoint() -> Response:
     """The latest signed checkpoint
 
@@ -100,7 +102,7 @@ def checkpoint() -> Response:
     cosignature held for it. Check it with the key from `/v1/log/key`.
     """
     try:
-        return _plain(checkpoints.checkpoint_note(db_session()), 1)
+        return _plain(checkpoints.checkpoint_note(read_session()), 1)
     except NotInLogError:
         raise Problem(
             503,
@@ -116,6 +118,7 @@ def checkpoint() -> Response:
     )
 )
 @blp.alt_response(503, response="SERVICE_UNAVAILABLE")
+@replica_reads
 def key() -> Response:
     """The log's verifier key
 
@@ -123,7 +126,7 @@ def key() -> Response:
     Obtain it once, through a channel you trust, and pin it.
     """
     try:
-        verifier = checkpoints.log_verifier(db_session())
+        verifier = checkpoints.log_verifier(read_session())
     except LogKeyError as exc:
         raise Problem(503, str(exc), code="no-log-key") from None
     if verifier is None:

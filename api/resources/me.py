@@ -12,9 +12,9 @@ from typing import Any
 
 from api import issuance
 from api.auth import bearer_key, current_client, document_bearer
-from api.db import db_session
 from api.errors import Problem
 from api.identity import current_individual, own_person_id, require_individual
+from api.reads import read_session, replica_reads
 from api.resources import attestations as attestation_api
 from api.resources.base import Blueprint
 from api.resources.compliance import ComplianceRequestSchema, ComplianceSchema
@@ -64,6 +64,7 @@ def _my_person_id(args: dict[str, Any]) -> str:
 @blp.response(200, TranscriptSchema)
 @blp.alt_response(404, response="NOT_FOUND")
 @require_individual
+@replica_reads
 def my_transcript() -> tuple[Transcript, dict[str, str]]:
     """My transcript (individuals)
 
@@ -74,7 +75,7 @@ def my_transcript() -> tuple[Transcript, dict[str, str]]:
     assert person is not None
     if person.person_id is None:
         raise _not_held()
-    return build_transcript(db_session(), person.person_id), PRIVATE
+    return build_transcript(read_session(), person.person_id), PRIVATE
 
 
 @blp.route("/v1/me/compliance", methods=["POST"])
@@ -82,6 +83,7 @@ def my_transcript() -> tuple[Transcript, dict[str, str]]:
 @blp.response(200, ComplianceSchema)
 @blp.alt_response(404, response="NOT_FOUND")
 @require_individual
+@replica_reads
 def my_compliance(args: dict[str, Any]) -> tuple[Evaluation, dict[str, str]]:
     """Check my hours against a profile (individuals)
 
@@ -91,7 +93,7 @@ def my_compliance(args: dict[str, Any]) -> tuple[Evaluation, dict[str, str]]:
     person_id = _my_person_id(args)
     profile = catalogue().get(args["profile"])
     result = evaluate(
-        db_session(),
+        read_session(),
         person_id,
         profile,
         args.get("as_of"),

@@ -10,8 +10,8 @@ from typing import Any
 import marshmallow as ma
 
 from api.auth import require_role
-from api.db import db_session
 from api.fields import IdNumber
+from api.reads import read_session, replica_reads
 from api.resources.base import Blueprint
 from api.schema import Schema
 from ledger.entries.people import find_person_id
@@ -40,6 +40,7 @@ class PersonRefSchema(Schema):
 @blp.arguments(LookupSchema)
 @blp.response(200, PersonRefSchema)
 @blp.alt_response(404, response="NOT_FOUND")
+@replica_reads
 def lookup(body: dict[str, Any]) -> dict[str, Any]:
     """Find a person by ID number
 
@@ -48,6 +49,6 @@ def lookup(body: dict[str, Any]) -> dict[str, Any]:
     """
     number = body["id_number"]  # checked and in its one written form (api.fields.IdNumber)
     return {
-        "person_id": find_person_id(db_session(), number),
+        "person_id": find_person_id(read_session(), number),
         "id_number_masked": mask_id_number(number),
     }

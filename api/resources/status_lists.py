@@ -11,8 +11,8 @@ from __future__ import annotations
 from flask import Response, current_app, request
 
 from api import issuance
-from api.db import db_session
 from api.errors import Problem
+from api.reads import read_session, replica_reads
 from api.resources.base import Blueprint
 from ledger.attestations.status_lists import (
     MEDIA_TYPE,
@@ -44,6 +44,7 @@ _TOKEN = {
 @blp.response(200, _TOKEN, content_type=MEDIA_TYPE)
 @blp.alt_response(404, response="NOT_FOUND")
 @blp.alt_response(503, response="SERVICE_UNAVAILABLE")
+@replica_reads
 def status_list(list_id: int) -> Response:
     """A signed status list (no credential, no personal data)
 
@@ -58,12 +59,12 @@ def status_list(list_id: int) -> Response:
         kek = issuance.key_encryption_key()
     except Problem:
         # Nothing can be signed here; but a list that does not exist is still a 404.
-        if not status_list_exists(db_session(), list_id):
+        if not status_list_exists(read_session(), list_id):
             raise UnknownStatusListError("no status list with this id") from None
         raise
     try:
         token = get_status_list_token(
-            db_session(), list_id, uri=uri, issuer=configured_issuer(), kek=kek
+            read_session(), list_id, uri=uri, issuer=configured_issuer(), kek=kek
         )
     except (SigningKeyError, KeyEncryptionKeyError) as exc:
         raise Problem(

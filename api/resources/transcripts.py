@@ -12,10 +12,10 @@ from typing import Any, TypeVar, cast
 import marshmallow as ma
 
 from api.auth import bearer_key, require_role
-from api.db import db_session
 from api.errors import Problem
 from api.fields import Hours, Inline, YearTotals
 from api.identity import looks_like_jwt, session_person
+from api.reads import read_session, replica_reads
 from api.resources.base import Blueprint
 from api.schema import Schema
 from ledger.compliance.transcripts import EntryStatus, Transcript, build_transcript
@@ -126,6 +126,7 @@ def refuse_individuals(view: F) -> F:
 @blp.alt_response(404, response="NOT_FOUND")
 @refuse_individuals
 @require_role("filing")
+@replica_reads
 def person_transcript(person_id: str) -> tuple[Transcript, dict[str, str]]:
     """A person's transcript (filing systems)
 
@@ -133,4 +134,4 @@ def person_transcript(person_id: str) -> tuple[Transcript, dict[str, str]]:
     superseded, duplicate of another platform's entry), and counted hours per year and
     category. 404 for an unknown person.
     """
-    return build_transcript(db_session(), person_id), PRIVATE
+    return build_transcript(read_session(), person_id), PRIVATE

@@ -14,6 +14,7 @@ DEFAULT_DATABASE_URL = "sqlite:///var/cehours.sqlite3"
 
 
 WRITE_OPTION = "cehours_write"
+POOLER_ENV = "CEHOURS_DB_TRANSACTION_POOLER"
 SQLITE_LOCK_TIMEOUT_SECONDS = 60.0
 """How long a SQLite transaction waits for another writer's lock, unless the caller says."""
 
@@ -34,10 +35,18 @@ def normalise_url(url: str) -> str:
     return url
 
 
+def transaction_pooler_from_env() -> bool:
+    """Whether ``CEHOURS_DB_TRANSACTION_POOLER`` says connections go through a pooler in
+    transaction mode (PgBouncer ``pool_mode = transaction``)."""
+    return os.environ.get(POOLER_ENV, "").strip().lower() in ("1", "true", "yes")
+
+
 def make_engine(
     url: str | None = None,
     *,
     lock_timeout: float | None = None,
+    transaction_pooler: bool | None = None,
+    connect_timeout: float | None = None,
     **kwargs: Any,
 ) -> Engine:
     """Create an engine with the settings this ledger relies on.
@@ -48,7 +57,15 @@ def make_engine(
     failing half-way; a connection that met a read-only, full or failing file is discarded
     with the rest of the pool (a connection SQLite opened read-only stays read-only). On
     PostgreSQL: pooled connections pinged before use, no JIT compilation, and, when given, the
-    same ``lock_timeout`` (unless ``connect_args`` are given).
+    same ``lock_timeout`` (unless ``connect_args`` are given); ``connect_timeout`` seconds to
+    connect at most.
+
+    ``transaction_pooler`` (default: :func:`transaction_pooler_from_env`): connections go
+    through PgBouncer in transaction mode, where consecutive transactions of one connection may
+    run on different server connections. Then psycopg prepares no server-side statements
+    (``prepare_threshold=None``: PgBouncer before 1.21, Debian 12's 1.18 included, cannot follow
+    them) and no startup ``options`` are sent (PgBouncer refuses unknown startup parameters):
+    set ``jit`` and ``lock_timeout`` on the role instead (docs/operations.md).
     """
     url = normalise_url(url or database_url())
     if url.startswith("sqlite"):
@@ -62,14 +79,24 @@ def make_engine(
         _configure_sqlite(engine, lock_timeout)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
-    # No JIT: every query here reads one person or one batch through indexes, and compiling a
-    # plan whose estimate crosses jit_above_cost (stale statistics are enough) took 38 ms against
-    # a 2 ms execution (docs/scaling.md). A lock wait that runs out is 55P03, which use cases
-    # retry and the API answers 503 (busy), instead of a request that hangs on a stuck writer.
-    options = "-c jit=off"
-    if lock_timeout is not None:
-        options += f" -c lock_timeout={int(lock_timeout * 1000)}"
-    kwargs.setdefault("connect_args", {"options": options})
+    if transaction_pooler is None:
+        transaction_pooler = transaction_pooler_from_env()
+    connect_args: dict[str, Any]
+    if transaction_pooler:
+        connect_args = {"prepare_threshold": None}
+    else:
+        # No JIT: every query here reads one person or one batch through indexes, and compiling
+        # a plan whose estimate crosses jit_above_cost (stale statistics are enough) took 38 ms
+        # against a 2 ms execution (docs/scaling.md). A lock wait that runs out is 55P03, which
+        # use cases retry and the API answers 503 (busy), instead of a request that hangs on a
+        # stuck writer.
+        options = "-c jit=off"
+        if lock_timeout is not None:
+            options += f" -c lock_timeout={int(lock_timeout * 1000)}"
+        connect_args = {"options": options}
+    if connect_timeout is not None:
+        connect_args["connect_timeout"] = max(1, round(connect_timeout))
+    kwargs.setdefault("connect_args", connect_args)
     return create_engine(url, **kwargs)
 
 

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from ledger.attestations import signing_keys
 from ledger.attestations.verification import verify_token
 from tests.factories import id_number, record
+from tests.integration.api.backends import db_url_with_pgbouncer  # noqa: F401 (a fixture)
 from tests.integration.ledger.attestations.helpers import ISSUER
 
 # The app must find the key-encryption key in the environment when it starts.

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from ledger.entries.append import append_records
 from tests.factories import city_source, id_number, record
+from tests.integration.api.backends import db_url_with_pgbouncer  # noqa: F401 (a fixture)
 from tests.integration.api.conftest import bearer
 
 # R1 (seed 002_3f11e0b9a6581793.txt): 90 hours in the year.

@@ -14,6 +14,7 @@ from ledger.compliance.catalogue import PROFILES_DIR_ENV, get_profile
 from ledger.entries.append import append_records
 from ledger.entries.reversal import reverse_record
 from tests.factories import city_source, id_number, record
+from tests.integration.api.backends import db_url_with_pgbouncer  # noqa: F401 (a fixture)
 from tests.integration.api.conftest import bearer
 
 

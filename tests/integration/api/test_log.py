@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from ledger.attestations.key_encryption import load_kek
 from ledger.log import checkpoints, merkle, notes
 from tests.factories import record
+from tests.integration.api.backends import db_url_with_pgbouncer  # noqa: F401 (a fixture)
 from tests.integration.api.conftest import bearer
 
 pytestmark = pytest.mark.usefixtures("kek")

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from ledger.attestations import signing_keys
 from tests.factories import id_number, record
+from tests.integration.api.backends import db_url_with_pgbouncer  # noqa: F401 (a fixture)
 
 # The app must find the key-encryption key in the environment when it starts.
 pytestmark = pytest.mark.usefixtures("kek")

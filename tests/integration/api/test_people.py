@@ -9,6 +9,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from tests.factories import id_number, record
+from tests.integration.api.backends import db_url_with_pgbouncer  # noqa: F401 (a fixture)
 from tests.integration.api.conftest import bearer
 
 

@@ -15,6 +15,7 @@ from ledger.attestations import signing_keys
 from ledger.attestations.status_bits import decode, status_at
 from ledger.attestations.status_lists import forget_built_lists
 from tests.factories import id_number, record
+from tests.integration.api.backends import db_url_with_pgbouncer  # noqa: F401 (a fixture)
 from tests.integration.ledger.attestations.helpers import ISSUER
 
 pytestmark = pytest.mark.usefixtures("kek")

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from ledger.compliance.transcripts import build_transcript
 from ledger.entries.people import find_person_id
 from tests.factories import id_number, record
+from tests.integration.api.backends import db_url_with_pgbouncer  # noqa: F401 (a fixture)
 from tests.integration.api.conftest import bearer
 
 

@@ -12,6 +12,7 @@ from api.cli import main
 from ledger.access.clients import hash_key
 from ledger.access.tables import Client
 from tests.factories import record
+from tests.integration.api.backends import db_url_with_pgbouncer  # noqa: F401 (a fixture)
 from tests.integration.api.conftest import bearer
 
 
