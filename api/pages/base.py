@@ -8,10 +8,12 @@ browser is sent to the sign-in page.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Mapping
 from typing import Any
 
 from flask import Blueprint, Response, current_app, g, redirect, render_template, request, url_for
+from markupsafe import Markup, escape
 from werkzeug.exceptions import HTTPException
 
 from api.errors import Problem, ledger_status, problem_response
@@ -66,6 +68,25 @@ _OTHER_ERROR = ("请求无法完成", "The request could not be completed", "请
 def _wants_html() -> bool:
     best = request.accept_mimetypes.best_match(["text/html", "application/problem+json"])
     return best != "application/problem+json"
+
+
+_GLOSS = re.compile(
+    r"^(?P<zh>.*[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef])\s*(?P<en>[A-Za-z].*)$", re.S
+)
+
+
+def split_gloss(message: str | None) -> tuple[str, str]:
+    """A service message "中文。English." as (Chinese, English gloss). A message with no Chinese
+    in it (an English detail from deeper down) is all gloss: the page's own Chinese text says
+    what happened, so no English sentence stands where a Chinese reader reads."""
+    if not message:
+        return "", ""
+    if not re.search(r"[\u4e00-\u9fff]", message):
+        return "", message
+    found = _GLOSS.match(message)
+    if found is None:
+        return message, ""
+    return found["zh"], found["en"]
 
 
 def error_page(
@@ -124,7 +145,7 @@ def _on_http_error(error: HTTPException) -> Response:
 @bp.before_request
 def _guard() -> None:
     if not current_app.secret_key and request.endpoint not in _SESSIONLESS:
-        raise Problem(503, "Sign-in is not configured: set CEHOURS_SECRET_KEY.")
+        raise Problem(503, "登录尚未配置。Sign-in is not configured: set CEHOURS_SECRET_KEY.")
     if request.method == "POST" and not csrf_matches(request.form.get("csrf_token")):
         raise Problem(403, "表单已过期,请返回重试。The form has expired: go back and try again.")
 
@@ -137,6 +158,15 @@ def _headers(response: Response) -> Response:
     if response.mimetype == "text/html" or response.mimetype == "application/pdf":
         response.headers["Cache-Control"] = "private, no-store"
     return response
+
+
+@bp.app_template_filter("gloss")
+def gloss(message: str | None) -> Markup:
+    """``{{ message|gloss }}``: a service message with its English as the page's gloss."""
+    zh, en = split_gloss(message)
+    if not en:
+        return escape(zh)
+    return escape(zh) + Markup(' <span class="en">') + escape(en) + Markup("</span>")
 
 
 @bp.app_context_processor
