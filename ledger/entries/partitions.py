@@ -174,7 +174,7 @@ def ensure_on(
     has_default = any(p.is_default for p in parts)
     data_years: set[int] = set()
     if has_default:
-        data_years = set(conn.execute(text(f"SELECT DISTINCT year FROM {DEFAULT}")).scalars())
+        data_years = set(conn.execute(text("SELECT DISTINCT year FROM entries_default")).scalars())
     years = wanted_years(existing, data_years, current, years_ahead, first_year)
     created: list[str] = []
     if has_default and data_years & set(years):
@@ -195,7 +195,7 @@ def _recreate_default_with(conn: Connection, years: list[int]) -> list[str]:
     conn.execute(text(f"ALTER TABLE {DEFAULT} RENAME TO {DEFAULT}_moving"))
     created = [create_partition(conn, y) for y in years]
     created.append(create_partition(conn, None))
-    conn.execute(text(f"INSERT INTO {PARENT} SELECT * FROM {DEFAULT}_moving"))
+    conn.execute(text("INSERT INTO entries SELECT * FROM entries_default_moving"))
     conn.execute(text(f"DROP TABLE {DEFAULT}_moving"))
     return created
 
@@ -248,6 +248,6 @@ def include_object(dialect: str) -> Callable[..., bool]:
             return True
         if type_ == "table" and name is not None and is_partition_table(name):
             return False
-        return not (name in partitioned_only)
+        return name not in partitioned_only
 
     return include

@@ -39,7 +39,12 @@ down_revision: str | None = "0012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-_INDEXES = ("pk_entries", "uq_entries_person_seq", "ux_entries_reverses_id", "ix_entries_supersedes_id")
+_INDEXES = (
+    "pk_entries",
+    "uq_entries_person_seq",
+    "ux_entries_reverses_id",
+    "ix_entries_supersedes_id",
+)
 _SELF_FKS = ("fk_entries_reverses_id_entries", "fk_entries_supersedes_id_entries")
 
 
@@ -93,8 +98,7 @@ def upgrade() -> None:
     conn.execute(text("ALTER TABLE entries ADD CONSTRAINT pk_entries PRIMARY KEY (id, year)"))
     conn.execute(
         text(
-            "ALTER TABLE entries ADD CONSTRAINT uq_entries_person_seq "
-            "UNIQUE (person_id, seq, year)"
+            "ALTER TABLE entries ADD CONSTRAINT uq_entries_person_seq UNIQUE (person_id, seq, year)"
         )
     )
     conn.execute(
@@ -138,7 +142,9 @@ def downgrade() -> None:
     )
     for fk, column in zip(_SELF_FKS, ("reverses_id", "supersedes_id"), strict=True):
         conn.execute(
-            text(f"ALTER TABLE entries ADD CONSTRAINT {fk} FOREIGN KEY ({column}) REFERENCES entries (id)")
+            text(
+                f"ALTER TABLE entries ADD CONSTRAINT {fk} FOREIGN KEY ({column}) REFERENCES entries (id)"
+            )
         )
     _protect_parent(conn)
     conn.execute(text("DROP TABLE entries_partitioned"))
