@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/scale.py [--entries 1000000] [--per-person 30 | --people N]
                                     [--backend postgresql] [--resume]
+                                    [--database NAME] [--verify-up-to N]
 
 Grows one database through ``ledger.entries.append.append_records`` (batches of 1,000, the honest
 path) to ``--entries``, with ``--per-person`` entries per person over five years. At 10k, 100k,
@@ -42,6 +43,7 @@ from ledger.compliance.evaluation import evaluate
 from ledger.db.engine import make_engine, make_session_factory
 from ledger.entries.append import append_records
 from ledger.entries.audit import verify_ledger
+from ledger.entries.partitions import ensure_partitions
 from ledger.entries.people import get_person_totals
 from ledger.entries.sources import add_source
 
@@ -80,8 +82,14 @@ def _sizes(engine: sa.Engine) -> list[str]:
     with engine.connect() as conn:
         entries = conn.execute(sa.text("SELECT count(*) FROM entries")).scalar_one()
         for table in TABLES:
+            # Summed over the partitions (a partitioned table's own size is 0).
             heap, indexes = conn.execute(
-                sa.text("SELECT pg_table_size(:t), pg_indexes_size(:t)"), {"t": table}
+                sa.text(
+                    "SELECT sum(pg_table_size(r)), sum(pg_indexes_size(r)) FROM"
+                    " (SELECT relid AS r FROM pg_partition_tree(CAST(:t AS regclass))"
+                    "  UNION SELECT CAST(:t AS regclass)) AS tree"
+                ),
+                {"t": table},
             ).one()
             rows = conn.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar_one()
             total += heap + indexes
@@ -89,8 +97,12 @@ def _sizes(engine: sa.Engine) -> list[str]:
                 f"    {table:<9} {rows:>11,} rows  table {heap / 2**20:9.1f} MiB"
                 f"  indexes {indexes / 2**20:9.1f} MiB"
             )
+        parts = conn.execute(
+            sa.text("SELECT count(*) FROM pg_partition_tree('entries') WHERE isleaf")
+        ).scalar_one()
     lines.append(
         f"    total {total / 2**20:,.1f} MiB = {total / max(entries, 1):,.0f} bytes per entry"
+        f"  (entries in {parts} partition{'s' if parts != 1 else ''})"
     )
     return lines
 
@@ -116,11 +128,18 @@ def _latency(url: str, person_id: str) -> list[str]:
     return lines
 
 
-def run(kind: str, target: int, people: int, resume: bool) -> None:
+def run(
+    kind: str,
+    target: int,
+    people: int,
+    resume: bool,
+    database: str = DATABASE,
+    verify_up_to: int = VERIFY_UP_TO,
+) -> None:
     if resume:
-        url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + DATABASE
+        url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + database
     else:
-        url = fresh_database(kind, DATABASE, keep=True)
+        url = fresh_database(kind, database, keep=True)
     print(f"backend={kind} target={target:,} entries, {people:,} people, batches of {BATCH}")
     sample = list(generate_records(100_000, people))
     raw = raw_insert_rate(url, raw_rows(sample), BATCH)
@@ -140,6 +159,12 @@ def run(kind: str, target: int, people: int, resume: bool) -> None:
     else:
         with sessions() as session:
             add_source(session, "bench", kind="city", region_code="330800", display_name="bench")
+        if kind == "postgresql":
+            # What an operator does before loading history: a partition for every year it has
+            # (generate_records spreads completions over 2020-2024).
+            with sessions() as session:
+                made = ensure_partitions(session, first_year=2020)
+            print(f"partitions created: {', '.join(made) or 'none'}", flush=True)
     # The same sequence as a fresh run, picked up where the ledger stands.
     records: Iterator[dict[str, Any]] = itertools.islice(
         generate_records(target, people), built, None
@@ -172,7 +197,7 @@ def run(kind: str, target: int, people: int, resume: bool) -> None:
         assert probe is not None
         for line in _latency(url, probe):
             print(line, flush=True)
-        if stage <= VERIFY_UP_TO:
+        if stage <= verify_up_to:
             started = time.perf_counter()
             with sessions() as session:
                 report = verify_ledger(session)
@@ -194,9 +219,18 @@ def main() -> None:
     parser.add_argument(
         "--resume", action="store_true", help="grow the last run's database further (postgresql)"
     )
+    parser.add_argument(
+        "--database", default=DATABASE, help="PostgreSQL database to build (kept) or resume"
+    )
+    parser.add_argument(
+        "--verify-up-to",
+        type=int,
+        default=VERIFY_UP_TO,
+        help="time verify_ledger at the stages up to this size",
+    )
     args = parser.parse_args()
     people = args.people or max(1, args.entries // args.per_person)
-    run(args.backend, args.entries, people, args.resume)
+    run(args.backend, args.entries, people, args.resume, args.database, args.verify_up_to)
 
 
 if __name__ == "__main__":

@@ -157,3 +157,9 @@ class LogKeyError(LedgerError):
     open it)."""
 
     code = "log-key"
+
+
+class PartitionError(LedgerError):
+    """Partitions of ``entries`` were asked of a database where it is not partitioned."""
+
+    code = "not-partitioned"

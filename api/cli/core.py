@@ -12,8 +12,14 @@ from tqdm import tqdm
 
 from api.cli import fail, open_session
 from api.cli.output import echo_table, human_time
-from ledger.db.engine import database_url, make_engine, normalise_url
+from ledger.db.engine import database_url, make_engine, make_session_factory, normalise_url
 from ledger.entries.audit import verify_ledger
+from ledger.entries.partitions import (
+    YEARS_AHEAD,
+    ensure_partitions,
+    is_partitioned,
+    list_partitions,
+)
 from ledger.entries.sources import SourceKind, add_source, list_sources
 from ledger.errors import LedgerError
 from ledger.log.audit import verify_log
@@ -33,6 +39,14 @@ def db_upgrade(revision: str) -> None:
     upgrade_database(url, revision)
     engine = make_engine(url)
     click.echo(f"database at revision {current_revision(engine)}")
+    with make_session_factory(engine)() as session:
+        with session.begin():
+            partitioned = is_partitioned(session.connection())
+        if partitioned:
+            # Partitions made when 0013 ran grow old: each upgrade looks a few years ahead again.
+            made = ensure_partitions(session, YEARS_AHEAD)
+            if made:
+                click.echo(f"partitions created: {', '.join(made)}")
     engine.dispose()
 
 
@@ -42,6 +56,56 @@ def db_current() -> None:
     engine = make_engine(database_url())
     click.echo(f"database: {current_revision(engine)}\ncode head: {head_revision()}")
     engine.dispose()
+
+
+@db.group("partitions")
+def db_partitions() -> None:
+    """The yearly partitions of entries (PostgreSQL)."""
+
+
+@db_partitions.command("ensure")
+@click.option(
+    "--years",
+    type=click.IntRange(min=0, max=50),
+    default=YEARS_AHEAD,
+    show_default=True,
+    help="years after the current (Asia/Shanghai) one to have a partition for",
+)
+@click.option(
+    "--from-year",
+    type=click.IntRange(min=1990, max=9999),
+    default=None,
+    help="reach back at least to this year (e.g. before loading a platform's history)",
+)
+def db_partitions_ensure(years: int, from_year: int | None) -> None:
+    """Create the partitions entries needs: the current year and --years ahead, every year back
+    to the earliest the data holds, and the default partition; rows of the default partition
+    whose year gets a partition move into it. Running it again changes nothing."""
+    with open_session() as session:
+        try:
+            made = ensure_partitions(session, years, first_year=from_year)
+        except LedgerError as exc:
+            fail(exc)
+    click.echo(f"partitions created: {', '.join(made)}" if made else "partitions: none needed")
+
+
+@db_partitions.command("list")
+def db_partitions_list() -> None:
+    """List the partitions of entries: years, estimated rows, size, refusing triggers."""
+    with open_session() as session:
+        try:
+            parts = list_partitions(session)
+        except LedgerError as exc:
+            fail(exc)
+    rows = []
+    for p in parts:
+        years = "default" if p.is_default else f"{p.first_year}-{p.last_year}"
+        if not p.is_default and p.first_year == p.last_year:
+            years = str(p.first_year)
+        size = f"{p.bytes / 2**20:.1f} MiB"
+        rows.append([p.name, years, str(p.estimated_rows), size, ",".join(p.triggers) or "NONE"])
+    header = ["PARTITION", "YEARS", "ROWS (ESTIMATE)", "SIZE", "APPEND-ONLY TRIGGERS"]
+    echo_table(header, rows, "no partitions (entries is not partitioned)")
 
 
 @click.group("ledger")

@@ -1,7 +1,7 @@
 """proof codes
 
 Revision ID: 0014
-Revises: 0012
+Revises: 0013
 Create Date: 2026-12-02
 
 The short verification code printed beside a proof's QR code (``ledger.attestations.codes``):
@@ -17,7 +17,7 @@ from alembic import op
 from migrations.append_only import drop_append_only, make_append_only
 
 revision: str = "0014"
-down_revision: str | None = "0012"
+down_revision: str | None = "0013"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
