@@ -52,6 +52,9 @@ def _issue(site: Site, as_of: str = "2024-12-31") -> dict[str, Any]:
 
 def _check(page: Any, artifacts: Path, state: str, tone: str, words: list[str]) -> str:
     """The outcome card says ``state`` in its colour, with ``words``; the page fits the phone."""
+    # After a form's POST the outcome can be in the DOM before the stylesheet has loaded (a
+    # loaded machine): its colour is read once the page has loaded, stylesheet included.
+    page.wait_for_load_state("load")
     outcome = page.locator("#outcome")
     assert outcome.get_attribute("data-status") == state
     border = outcome.evaluate("e => getComputedStyle(e).borderLeftColor")

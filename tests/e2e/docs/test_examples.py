@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -94,7 +95,9 @@ def _run(demo: Demo, block: Block, command: str, state: Path) -> tuple[int, str]
         curl=_FAILING_CURL if block.language == "sh" else "",
         command=_rewrite(command, demo.base),
     )
-    done = subprocess.run(
+    # Its own process group, so that a command still running at the timeout is stopped with
+    # everything it started (a runaway example must not go on beside the suite).
+    with subprocess.Popen(
         ["bash", "-c", script],
         cwd=demo.home,
         env=demo.env,
@@ -102,9 +105,15 @@ def _run(demo: Demo, block: Block, command: str, state: Path) -> tuple[int, str]
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
-        timeout=180,
-    )
-    return done.returncode, done.stdout
+        start_new_session=True,
+    ) as running:
+        try:
+            output, _ = running.communicate(timeout=180)
+        except subprocess.TimeoutExpired:
+            os.killpg(running.pid, signal.SIGKILL)
+            output, _ = running.communicate()
+            return -signal.SIGKILL, f"{output}\n(stopped after 180 s)"
+    return running.returncode, output
 
 
 def _runnable(document: Path) -> list[Block]:
