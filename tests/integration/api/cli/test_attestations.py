@@ -43,7 +43,8 @@ def test_key_lifecycle_from_the_command_line(cli: CliRunner) -> None:
     listing = run(cli, "keys", "list")
     assert len(listing.splitlines()) == 3  # the header row and two keys
     assert listing.splitlines()[0].split()[:3] == ["KID", "ALG", "STATUS"]
-    run(cli, "keys", "retire", kid, "--reason", "test")
+    # A kid is a base64url thumbprint: one in 64 begins with "-", so it follows "--".
+    run(cli, "keys", "retire", "--reason", "test", "--", kid)
     assert "retired" in run(cli, "keys", "list")
 
 
