@@ -7,7 +7,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 import shutil
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ from ledger.access.clients import create_client
 from ledger.attestations.issuance import issue_attestation
 from ledger.compliance.catalogue import catalogue
 from tests.e2e.pages.site import ME, Site, csrf
+from tests.e2e.paper import pdf_text, qr_on_first_page
 
 pytestmark = pytest.mark.browser
 VIEWPORTS = {"phone": {"width": 390, "height": 844}, "desktop": {"width": 1280, "height": 900}}
@@ -188,20 +188,11 @@ def test_a_code_typed_from_the_printed_proof_opens_the_qr_codes_page(
     assert answer.status_code == 200, answer.text[:300]
     pdf = tmp_path / "proof.pdf"
     pdf.write_bytes(answer.content)
-    text = subprocess.run(
-        ["pdftotext", "-layout", str(pdf), "-"], capture_output=True, check=True
-    ).stdout.decode()
+    text = pdf_text(pdf)
     found = re.search(r"([0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4})", text)
     assert found is not None, text
     code = found.group(1)
-    prefix = str(artifacts / "proof-page")
-    subprocess.run(["pdftoppm", "-png", "-r", "110", str(pdf), prefix], check=True)
-    first = sorted(artifacts.glob("proof-page-*.png"))[0]
-    qr = (
-        subprocess.run(["zbarimg", "--quiet", "--raw", str(first)], capture_output=True, check=True)
-        .stdout.decode()
-        .strip()
-    )
+    qr = qr_on_first_page(pdf, artifacts, "proof-page-1", dpi=110)
     assert qr.startswith(f"{site.base}/verify/att_")
 
     page.goto(f"{site.base}/verify")

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +12,7 @@ import pytest
 
 from tests.e2e.oidc.conftest import OidcSite
 from tests.e2e.pages.site import ME
+from tests.e2e.paper import qr_on_first_page
 
 pytestmark = pytest.mark.browser
 TOOLS = ("pdftoppm", "zbarimg")
@@ -21,19 +21,6 @@ if MISSING and os.environ.get("CI", "").lower() == "true":
     pytest.fail(f"CI=true but {MISSING} are missing: run scripts/system-deps.sh")
 VIEWPORTS = {"phone": {"width": 390, "height": 844}, "desktop": {"width": 1280, "height": 900}}
 MASKED = ME[:6] + "********" + ME[-4:]
-
-
-def _qr_url(pdf: Path, tmp_path: Path) -> str:
-    subprocess.run(
-        ["pdftoppm", "-png", "-r", "150", "-singlefile", str(pdf), str(tmp_path / "page")],
-        check=True,
-    )
-    done = subprocess.run(
-        ["zbarimg", "--quiet", "--raw", str(tmp_path / "page.png")],
-        capture_output=True,
-        check=True,
-    )
-    return done.stdout.decode().strip()
 
 
 def _sign_in_at_the_provider(page: Any, oidc_site: OidcSite, shot: Path | None = None) -> None:
@@ -77,7 +64,7 @@ def test_sign_in_at_the_provider_transcript_compliance_proof_and_sign_out(
         saved = tmp_path / "proof.pdf"
         download_info.value.save_as(saved)
         assert saved.read_bytes().startswith(b"%PDF")
-        url = _qr_url(saved, tmp_path)
+        url = qr_on_first_page(saved, tmp_path)
         assert url.startswith(f"{oidc_site.base}/verify/att_")
         page.goto(url)
         assert page.locator("[data-status='valid']").count() >= 1

@@ -6,7 +6,6 @@ import datetime as dt
 import os
 import re
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -16,6 +15,7 @@ from ledger.access.clients import create_client
 from ledger.attestations.codes import check_symbol, is_valid, normalise_code
 from ledger.values.dates import BUSINESS_TZ
 from tests.e2e.pages.site import ME, Site, csrf
+from tests.e2e.paper import pdf_text, qr_on_first_page
 
 TOOLS = ("pdftoppm", "pdftotext", "zbarimg")
 MISSING = [t for t in TOOLS if shutil.which(t) is None]
@@ -41,28 +41,10 @@ def _download_proof(
     return path
 
 
-def _text(pdf: Path) -> str:
-    done = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, check=True)
-    return done.stdout.decode()
-
-
-def _qr_url(pdf: Path, tmp_path: Path) -> str:
-    subprocess.run(
-        ["pdftoppm", "-png", "-r", "150", "-singlefile", str(pdf), str(tmp_path / "page")],
-        check=True,
-    )
-    done = subprocess.run(
-        ["zbarimg", "--quiet", "--raw", str(tmp_path / "page.png")],
-        capture_output=True,
-        check=True,
-    )
-    return done.stdout.decode().strip()
-
-
 def test_the_proof_states_name_masked_id_period_totals_and_result(
     site: Site, tmp_path: Path
 ) -> None:
-    text = _text(_download_proof(site, site.signed_in(), tmp_path))
+    text = pdf_text(_download_proof(site, site.signed_in(), tmp_path))
     assert "继续教育学时证明" in text
     assert "张三" in text
     assert ME[:6] + "********" + ME[-4:] in text
@@ -84,7 +66,7 @@ def test_the_proof_names_issuer_dates_platform_of_record_courses_and_code(
     site: Site, tmp_path: Path
 ) -> None:
     pdf = _download_proof(site, site.signed_in(), tmp_path)
-    text = _text(pdf)
+    text = pdf_text(pdf)
     assert "开具单位 Issued by" in text
     assert "继续教育学时登记服务(演示)" in text  # the demo's issuing body (not configured)
     # Issue and expiry dates, in China Standard Time: issued today, live 90 days.
@@ -116,8 +98,8 @@ def test_the_proof_names_issuer_dates_platform_of_record_courses_and_code(
 
 def test_the_typed_code_shows_the_same_page_as_the_qr_code(site: Site, tmp_path: Path) -> None:
     pdf = _download_proof(site, site.signed_in(), tmp_path)
-    code = _code(_text(pdf))
-    url = _qr_url(pdf, tmp_path)
+    code = _code(pdf_text(pdf))
+    url = qr_on_first_page(pdf, tmp_path)
     by_qr = requests.get(url, timeout=10)
     # As a person types it from paper: lower case, spaces for hyphens, O for 0 and l for 1.
     typed = code.lower().replace("-", " ").replace("0", "O").replace("1", "l")
@@ -146,15 +128,15 @@ def test_a_well_formed_code_no_proof_carries_is_a_404_page(site: Site) -> None:
 def test_a_second_proof_of_the_same_attestation_has_its_own_code(
     site: Site, tmp_path: Path
 ) -> None:
-    first = _code(_text(_download_proof(site, site.signed_in(), tmp_path)))
-    second = _code(_text(_download_proof(site, site.signed_in(), tmp_path, "2024-11-30")))
+    first = _code(pdf_text(_download_proof(site, site.signed_in(), tmp_path)))
+    second = _code(pdf_text(_download_proof(site, site.signed_in(), tmp_path, "2024-11-30")))
     assert first != second
 
 
 def test_the_qr_code_leads_to_a_page_saying_valid_then_stale_after_a_reversal(
     site: Site, tmp_path: Path
 ) -> None:
-    url = _qr_url(_download_proof(site, site.signed_in(), tmp_path), tmp_path)
+    url = qr_on_first_page(_download_proof(site, site.signed_in(), tmp_path), tmp_path)
     assert url.startswith(f"{site.base}/verify/att_")
     page = requests.get(url, timeout=10)
     assert page.status_code == 200
