@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from decimal import Decimal
 from typing import Any, ClassVar
 
@@ -165,3 +166,19 @@ class YearTotals(ma.fields.Dict):
 
     def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:
         return year_totals(value)
+
+
+class PassThrough(ma.fields.Nested):
+    """Documented as its nested schema, passed through unchanged: for batches whose items the
+    ledger checks one by one, answering a bad item with an error of its own instead of refusing
+    the whole request."""
+
+    def _deserialize(
+        self,
+        value: Any,
+        attr: str | None,
+        data: Mapping[str, Any] | None,
+        partial: bool | Sequence[str] | AbstractSet[str] | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        return value

@@ -38,8 +38,8 @@ class Segment:
     category: str
     label: str  # the category's Chinese label
     hours: str
-    x: float
-    width: float
+    x: Decimal
+    width: Decimal
     colour: str
 
 
@@ -63,14 +63,21 @@ class Panel:
     summary: str  # what the drawing shows, in words (the SVG's <title>)
     height: float
     bars: tuple[Bar, ...]
-    line_x: float | None
+    line_x: Decimal | None
     line_top: float
     line_bottom: float
     line_label: str | None
 
 
-def _x(hours: Decimal, top: Decimal) -> float:
-    return BAR_X + float(hours / top) * BAR_WIDTH if top > 0 else float(BAR_X)
+# Drawing units to a hundredth: finer than any screen shows, and hours never become floats.
+_PLACES = Decimal("0.01")
+
+
+def _x(hours: Decimal, top: Decimal) -> Decimal:
+    """Where ``hours`` ends on a scale whose right end (``BAR_X + BAR_WIDTH``) is ``top``."""
+    if top <= 0:
+        return Decimal(BAR_X)
+    return (BAR_X + hours / top * BAR_WIDTH).quantize(_PLACES)
 
 
 def _bar(label: str, y: float, hours: dict[str, Decimal], top: Decimal, met: bool | None) -> Bar:
@@ -85,8 +92,8 @@ def _bar(label: str, y: float, hours: dict[str, Decimal], top: Decimal, met: boo
                 category,
                 CATEGORY_LABELS_ZH[Category(category)],
                 format_hours(value),
-                round(x0, 2),
-                round(x1 - x0, 2),
+                x0,
+                x1 - x0,
                 COLOURS[category],
             )
         )
@@ -122,7 +129,7 @@ def _panel(result: Evaluation, rule: RuleResult) -> Panel:
         summary=summary,
         height=height,
         bars=tuple(bars),
-        line_x=None if required is None else round(_x(required, top), 2),
+        line_x=None if required is None else _x(required, top),
         line_top=first_line_row - 5,
         line_bottom=bars[-1].y + BAR + 5,
         line_label=None if required is None else format_hours(required),

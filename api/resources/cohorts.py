@@ -9,15 +9,13 @@ others are evaluated. Each person's ``compliance`` is dumped by the same schema 
 from __future__ import annotations
 
 import http
-from collections.abc import Mapping, Sequence
-from collections.abc import Set as AbstractSet
 from typing import Any
 
 import marshmallow as ma
 
 from api.auth import require_role
 from api.errors import TYPE_PREFIX, ledger_status
-from api.fields import IdNumber
+from api.fields import IdNumber, PassThrough
 from api.reads import read_session, replica_reads
 from api.resources.base import Blueprint, ProblemSchema
 from api.resources.compliance import ComplianceSchema, EvaluatedProfileSchema
@@ -47,19 +45,9 @@ class MemberSchema(ma.Schema):
     )
 
 
-class _UncheckedMember(ma.fields.Nested):
+class _UncheckedMember(PassThrough):
     """Documented as :class:`MemberSchema`, passed through unchanged: the ledger checks each
     person and answers a bad one with an error of its own instead of refusing the batch."""
-
-    def _deserialize(
-        self,
-        value: Any,
-        attr: str | None,
-        data: Mapping[str, Any] | None,
-        partial: bool | Sequence[str] | AbstractSet[str] | None = None,
-        **kwargs: Any,
-    ) -> Any:
-        return value
 
 
 class CohortRequestSchema(ma.Schema):

@@ -8,8 +8,7 @@ fields for the OpenAPI document; it is not what checks them.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from collections.abc import Set as AbstractSet
+from collections.abc import Mapping
 from typing import Any
 
 import marshmallow as ma
@@ -18,7 +17,7 @@ from api import metrics
 from api.auth import current_client, require_role
 from api.db import db_session
 from api.errors import Problem
-from api.fields import OptionalDict, OptionalInteger, Reason
+from api.fields import OptionalDict, OptionalInteger, PassThrough, Reason
 from api.idempotency import IdempotencyHeaderSchema, idempotent
 from api.resources.base import Blueprint, PerItem
 from api.schema import Schema
@@ -99,19 +98,9 @@ class RecordSchema(ma.Schema):
     )
 
 
-class _UncheckedRecord(PerItem, ma.fields.Nested):
+class _UncheckedRecord(PerItem, PassThrough):
     """Documented as :class:`RecordSchema`, passed through unchanged: the ledger validates each
     record and reports its errors per record instead of refusing the whole request."""
-
-    def _deserialize(
-        self,
-        value: Any,
-        attr: str | None,
-        data: Mapping[str, Any] | None,
-        partial: bool | Sequence[str] | AbstractSet[str] | None = None,
-        **kwargs: Any,
-    ) -> Any:
-        return value
 
 
 class RecordsBatchSchema(ma.Schema):
