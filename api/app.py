@@ -48,6 +48,7 @@ from api.db import (
     db_engine,
     db_session,
     ping_when_idle,
+    statement_timeout,
 )
 from api.errors import PROBLEM_JSON, Problem, handle_http_exception, register_error_handlers
 from api.logs import JsonFormatter, RedactingFormatter, RequestIdFilter, configure_logging, redact
@@ -212,7 +213,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     url, lock_timeout = app.config["DATABASE_URL"], float(app.config["DB_LOCK_TIMEOUT_SECONDS"])
     pooler = bool(app.config["DB_TRANSACTION_POOLER"])
     engine = make_engine(
-        url, lock_timeout=lock_timeout, hide_parameters=True, transaction_pooler=pooler, **options
+        url,
+        lock_timeout=lock_timeout,
+        statement_timeout=statement_timeout(app.config),
+        hide_parameters=True,
+        transaction_pooler=pooler,
+        **options,
     )
     # The probe waits at most a second for a lock: a readiness check must answer quickly.
     probe = make_engine(

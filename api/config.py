@@ -31,6 +31,9 @@ DEFAULTS: dict[str, Any] = {
     "IDEMPOTENCY_MAX_STORED_BYTES": 1024 * 1024,
     # How long a request waits for a lock another writer holds before it answers 503.
     "DB_LOCK_TIMEOUT_SECONDS": 15,
+    # PostgreSQL: the longest one statement of a request may run (lock waits included) before
+    # it is cancelled and answered 503; well under gunicorn's worker timeout (120 s).
+    "DB_STATEMENT_TIMEOUT_SECONDS": 30,
     # /metrics: on a listener of its own (HOST:PORT, `cehours serve` opens it), and whether the
     # public listener answers it too (None: yes, except in production).
     "METRICS_BIND": None,

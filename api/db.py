@@ -29,6 +29,12 @@ class Database:
     probe: Engine
 
 
+def statement_timeout(config: Any) -> float | None:
+    """``DB_STATEMENT_TIMEOUT_SECONDS`` of an app's config; ``None`` (no limit) when unset or 0."""
+    seconds = config.get("DB_STATEMENT_TIMEOUT_SECONDS")
+    return float(seconds) if seconds not in (None, "", 0) else None
+
+
 def database(app: Flask | None = None) -> Database:
     """The :class:`Database` of ``app`` (default: the current app)."""
     db: Database = (app or current_app).extensions[EXTENSION]

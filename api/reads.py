@@ -33,7 +33,7 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from api import metrics
-from api.db import db_session, ping_when_idle
+from api.db import db_session, ping_when_idle, statement_timeout
 from ledger.db.engine import make_engine, make_session_factory
 from ledger.db.routing import PRIMARY, PRIMARY_LSN_SQL, Choice, ReadRouter, RecentWrites, parse_lsn
 from ledger.errors import NotFoundError
@@ -77,6 +77,7 @@ def init_app(app: Flask, primary: Engine, engine_options: dict[str, Any]) -> Non
             hide_parameters=True,
             transaction_pooler=pooler,
             connect_timeout=2,
+            statement_timeout=statement_timeout(app.config),
             **{"pool_pre_ping": False, **engine_options},
         )
         ping_when_idle(engine, float(app.config.get("DB_PING_AFTER_IDLE_SECONDS", 10)))

@@ -102,10 +102,18 @@ APP_SETTINGS: tuple[Setting, ...] = (
         "`Retry-After`.",
     ),
     _app(
+        "DB_STATEMENT_TIMEOUT_SECONDS",
+        "PostgreSQL: how long one statement of a request may run, waits for locks included, "
+        "before the server cancels it and the request is answered 503 with `Retry-After` "
+        "(`statement_timeout`). Keep it above `CEHOURS_DB_LOCK_TIMEOUT_SECONDS` and well under "
+        "the server's worker timeout (120 s). Command-line tools (`db upgrade`, `ledger "
+        "verify`) have none.",
+    ),
+    _app(
         "DB_TRANSACTION_POOLER",
         "`true` when the database URL is PgBouncer in transaction mode: no server-side prepared "
-        "statements and no startup options (set `jit` and `lock_timeout` on the role instead; "
-        "docs/operations.md).",
+        "statements and no startup options (set `jit`, `lock_timeout` and `statement_timeout` "
+        "on the role instead; docs/operations.md).",
     ),
     _app(
         "READ_DATABASE_URL",

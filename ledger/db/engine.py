@@ -45,6 +45,7 @@ def make_engine(
     url: str | None = None,
     *,
     lock_timeout: float | None = None,
+    statement_timeout: float | None = None,
     transaction_pooler: bool | None = None,
     connect_timeout: float | None = None,
     **kwargs: Any,
@@ -57,15 +58,16 @@ def make_engine(
     failing half-way; a connection that met a read-only, full or failing file is discarded
     with the rest of the pool (a connection SQLite opened read-only stays read-only). On
     PostgreSQL: pooled connections pinged before use, no JIT compilation, and, when given, the
-    same ``lock_timeout`` (unless ``connect_args`` are given); ``connect_timeout`` seconds to
-    connect at most.
+    same ``lock_timeout`` and, when given, a ``statement_timeout`` in seconds (unless
+    ``connect_args`` are given); ``connect_timeout`` seconds to connect at most.
 
     ``transaction_pooler`` (default: :func:`transaction_pooler_from_env`): connections go
     through PgBouncer in transaction mode, where consecutive transactions of one connection may
     run on different server connections. Then psycopg prepares no server-side statements
     (``prepare_threshold=None``: PgBouncer before 1.21, Debian 12's 1.18 included, cannot follow
     them) and no startup ``options`` are sent (PgBouncer refuses unknown startup parameters):
-    set ``jit`` and ``lock_timeout`` on the role instead (docs/operations.md).
+    set ``jit``, ``lock_timeout`` and ``statement_timeout`` on the role instead
+    (docs/operations.md).
     """
     url = normalise_url(url or database_url())
     if url.startswith("sqlite"):
@@ -81,23 +83,33 @@ def make_engine(
     kwargs.setdefault("pool_pre_ping", True)
     if transaction_pooler is None:
         transaction_pooler = transaction_pooler_from_env()
-    connect_args: dict[str, Any]
-    if transaction_pooler:
-        connect_args = {"prepare_threshold": None}
-    else:
-        # No JIT: every query here reads one person or one batch through indexes, and compiling
-        # a plan whose estimate crosses jit_above_cost (stale statistics are enough) took 38 ms
-        # against a 2 ms execution (docs/scaling.md). A lock wait that runs out is 55P03, which
-        # use cases retry and the API answers 503 (busy), instead of a request that hangs on a
-        # stuck writer.
-        options = "-c jit=off"
-        if lock_timeout is not None:
-            options += f" -c lock_timeout={int(lock_timeout * 1000)}"
-        connect_args = {"options": options}
+    connect_args: dict[str, Any] = (
+        {"prepare_threshold": None}
+        if transaction_pooler
+        else {"options": _postgresql_options(lock_timeout, statement_timeout)}
+    )
     if connect_timeout is not None:
         connect_args["connect_timeout"] = max(1, round(connect_timeout))
     kwargs.setdefault("connect_args", connect_args)
     return create_engine(url, **kwargs)
+
+
+def _postgresql_options(lock_timeout: float | None, statement_timeout: float | None) -> str:
+    """The startup ``options`` of a PostgreSQL connection (none are sent through a pooler).
+
+    No JIT: every query here reads one person or one batch through indexes, and compiling a plan
+    whose estimate crosses jit_above_cost (stale statistics are enough) took 38 ms against a 2 ms
+    execution (docs/scaling.md). A lock wait that runs out is 55P03, which use cases retry and
+    the API answers 503 (busy), instead of a request that hangs on a stuck writer. A statement
+    that runs out of statement_timeout (lock waits included) is 57014, a fault answered 503: a
+    request never outlives the server's worker timeout.
+    """
+    options = "-c jit=off"
+    if lock_timeout is not None:
+        options += f" -c lock_timeout={int(lock_timeout * 1000)}"
+    if statement_timeout is not None:
+        options += f" -c statement_timeout={int(statement_timeout * 1000)}"
+    return options
 
 
 def _configure_sqlite(engine: Engine, lock_timeout: float) -> None:

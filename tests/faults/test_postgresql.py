@@ -19,13 +19,10 @@ from tests.faults.conftest import (
     ledger_state,
     post_records,
 )
+from tests.faults.databases import admin, set_connections
 from tests.faults.proxy import TcpProxy
 
 pytestmark = pytest.mark.postgres
-
-
-def admin(url: str) -> sa.Engine:
-    return sa.create_engine(url, isolation_level="AUTOCOMMIT", poolclass=sa.NullPool)
 
 
 def waiting_backend(url: str, timeout: float = 20) -> int:
@@ -89,6 +86,38 @@ def test_a_read_whose_backend_is_killed_mid_request_is_a_503_then_the_next_is_se
     assert app.test_client().get("/readyz").status_code == 200
 
 
+def test_a_statement_that_outlasts_the_statement_timeout_is_a_503_and_the_lock_holder_keeps_going(
+    make_app: MakeApp, pg_db_url: str
+) -> None:
+    # The lock wait alone would last a minute: what ends the request is statement_timeout.
+    app = make_app(pg_db_url, DB_LOCK_TIMEOUT_SECONDS=60, DB_STATEMENT_TIMEOUT_SECONDS=0.5)
+    key = client_key(app, "filing")
+
+    def look_up() -> Any:
+        return app.test_client().post(
+            "/v1/people/lookup",
+            json={"id_number": id_number(2)},
+            headers={"Authorization": f"Bearer {key}"},
+        )
+
+    with app.extensions["cehours"].sessions() as session:
+        assert session.scalar(sa.text("SHOW statement_timeout")) == "500ms"
+    engine = admin(pg_db_url)
+    try:
+        with engine.connect() as locker:
+            locker.exec_driver_sql("BEGIN")
+            locker.exec_driver_sql("LOCK TABLE people IN ACCESS EXCLUSIVE MODE")
+            answer = look_up()
+            # Answered while the lock is still held, as a fault to retry, not as lost writers.
+            assert_unavailable(answer)
+            assert answer.get_json()["type"].endswith(":database-unavailable")
+            assert locker.scalar(sa.text("SELECT count(*) FROM people")) == 0
+            locker.exec_driver_sql("ROLLBACK")
+    finally:
+        engine.dispose()
+    assert look_up().status_code == 404
+
+
 def test_a_write_whose_backend_is_killed_before_commit_is_run_again_and_kept_once(
     make_app: MakeApp, pg_db_url: str
 ) -> None:
@@ -103,19 +132,6 @@ def test_a_write_whose_backend_is_killed_before_commit_is_run_again_and_kept_onc
     again = post_records(http, key, "w1", "w2")
     assert [r["status"] for r in again.get_json()["results"]] == ["duplicate", "duplicate"]
     assert ledger_state(app) == (True, 2, ["w1", "w2"])
-
-
-def set_connections(url: str, allowed: bool) -> None:
-    name = make_url(url).database
-    with admin(url.rsplit("/", 1)[0] + "/postgres").connect() as conn:
-        conn.exec_driver_sql(f"ALTER DATABASE {name} ALLOW_CONNECTIONS {str(allowed).lower()}")
-        if not allowed:
-            conn.execute(
-                sa.text(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :d"
-                ),
-                {"d": name},
-            )
 
 
 def test_a_database_refusing_connections_is_503_and_not_ready_until_it_accepts_them(
