@@ -12,7 +12,7 @@ from prometheus_client import Counter, start_http_server
 SYNC_RUNS = Counter(
     "cehours_sync_runs_total",
     "Sync runs, by source and outcome (succeeded, failed, busy: another process held the "
-    "lease, error: the run could not start).",
+    "lease, error: the run could not start, unavailable: the database could not serve).",
     ["source", "outcome"],
 )
 SYNC_FAILURES = Counter(
@@ -31,7 +31,7 @@ SYNC_RECORDS = Counter(
 def count_run(source_id: str, outcome: str, counts: dict[str, int] | None = None) -> None:
     """Count one sync's outcome and, when it ran, its records."""
     SYNC_RUNS.labels(source_id, outcome).inc()
-    if outcome in ("failed", "error"):
+    if outcome in ("failed", "error", "unavailable"):
         SYNC_FAILURES.labels(source_id).inc()
     for result, n in (counts or {}).items():
         if n:

@@ -32,6 +32,7 @@ from importers.files import check_export, read_pages
 from importers.mapping import REQUIRED_FIELDS, FieldMapping, file_mapping
 from importers.rest import Page, PlatformClient, RestAdapter
 from ledger.canonical import sha256_hex
+from ledger.db.faults import describe, is_unavailable
 from ledger.entries.append import MAX_BATCH, RecordResult, Status, append_records
 from ledger.entries.sources import get_source
 from ledger.errors import LedgerError
@@ -251,36 +252,65 @@ def sync_source(
             run_id = start_run(session, source_id, trigger=trigger, holder=holder)
             error: str | None = None
             try:
-                adapter = RestAdapter(config, client)
-                pages = adapter.pages(get_cursor(session, source_id))
-                join_timeout = config.connect_timeout + config.read_timeout
-                # closing(): stop the prefetching thread as soon as the loop ends, however it ends.
-                with closing(prefetched(pages, join_timeout=join_timeout)) as stream:
-                    for page in stream:
-                        counts = _commit_page(
-                            session,
-                            source_id,
-                            run_id,
-                            page.rows,
-                            mapping=config.mapping,
-                            actor=f"sync:{source_id}",
-                            cursor=page.cursor,
-                            lease=(holder, ttl),
-                        )
-                        if progress is not None:
-                            progress(counts)
+                _pull_pages(session, source_id, run_id, config, client, (holder, ttl), progress)
             except (ImporterError, LedgerError) as exc:
                 error = _describe(exc)
                 log.warning("sync of %s failed: %s", source_id, error)
             except BaseException as exc:
-                # Record the failure, then let the unexpected error (or Ctrl-C) go on up.
-                finish_run(session, run_id, error=f"interrupted: {type(exc).__name__}")
+                # Record the failure, then let the unexpected error (or Ctrl-C) go on up. A
+                # database that is gone cannot record it: the next run closes this one.
+                reason = f"interrupted: {type(exc).__name__}"
+                _unless_database_is_gone(lambda: finish_run(session, run_id, error=reason))
                 raise
-            return finish_run(session, run_id, error=error)
-        finally:
-            release_lease(session, source_id, holder)
+            finished = finish_run(session, run_id, error=error)
+        except BaseException:
+            # The lease runs out by itself if the database cannot take it back now.
+            _unless_database_is_gone(lambda: release_lease(session, source_id, holder))
+            raise
+        release_lease(session, source_id, holder)
+        return finished
     finally:
         client.close()
+
+
+def _pull_pages(
+    session: Session,
+    source_id: str,
+    run_id: int,
+    config: PullConfig,
+    client: PlatformClient,
+    lease: tuple[str, dt.timedelta],
+    progress: Progress | None,
+) -> None:
+    """Fetch the platform's pages from the saved cursor and commit each, with its cursor."""
+    pages = RestAdapter(config, client).pages(get_cursor(session, source_id))
+    join_timeout = config.connect_timeout + config.read_timeout
+    # closing(): stop the prefetching thread as soon as the loop ends, however it ends.
+    with closing(prefetched(pages, join_timeout=join_timeout)) as stream:
+        for page in stream:
+            counts = _commit_page(
+                session,
+                source_id,
+                run_id,
+                page.rows,
+                mapping=config.mapping,
+                actor=f"sync:{source_id}",
+                cursor=page.cursor,
+                lease=lease,
+            )
+            if progress is not None:
+                progress(counts)
+
+
+def _unless_database_is_gone(action: Callable[[], object]) -> None:
+    """Run ``action`` (bookkeeping while another error is on its way up); if the database cannot
+    serve, log that and let the error on its way up be the one raised."""
+    try:
+        action()
+    except Exception as exc:
+        if not is_unavailable(exc):
+            raise
+        log.warning("sync bookkeeping skipped: the database is unavailable (%s)", describe(exc))
 
 
 def import_file(

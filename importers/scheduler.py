@@ -6,10 +6,17 @@ also prevented across processes: every sync takes the source's lease in the data
 second scheduler started by mistake, or a manual ``cehours sync SOURCE``, makes the other skip.
 Schedules are re-read from the database every few minutes, so a changed configuration needs no
 restart.
+
+A database that cannot serve (refused or dropped connections, a read-only standby) stops no
+job and not the process: a sync it interrupts is counted ``unavailable`` and its committed pages
+stay; the next run, once the database is back, resumes from the saved cursor and closes the run
+left ``running``. A scheduler started while the database is down schedules its sources as soon
+as it answers (re-read every :data:`RETRY_REFRESH_SECONDS` until then).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -17,6 +24,7 @@ from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -24,6 +32,7 @@ from importers import metrics
 from importers.config import Schedule, parse_pull_config
 from importers.errors import ImporterError, SourceBusyError
 from importers.runner import new_holder, sync_source
+from ledger.db.faults import describe, is_unavailable
 from ledger.entries.sources import list_sources
 from ledger.errors import LedgerError
 from ledger.sync.runs import RunTrigger
@@ -32,6 +41,7 @@ from ledger.values.dates import BUSINESS_TZ
 log = logging.getLogger(__name__)
 JOB_PREFIX = "sync:"
 REFRESH_MINUTES = 5
+RETRY_REFRESH_SECONDS = 30
 JOB_DEFAULTS = {"max_instances": 1, "coalesce": True, "misfire_grace_time": 600}
 
 
@@ -54,6 +64,18 @@ def run_scheduled_sync(factory: sessionmaker[Session], source_id: str, holder: s
             return "busy"
         except (ImporterError, LedgerError) as exc:
             log.error("sync of %s could not start: %s", source_id, exc)
+            metrics.count_run(source_id, "error")
+            return "error"
+        except Exception as exc:
+            if is_unavailable(exc):
+                log.warning(
+                    "sync of %s stopped: the database is unavailable (%s); the next run resumes",
+                    source_id,
+                    describe(exc),
+                )
+                metrics.count_run(source_id, "unavailable")
+                return "unavailable"
+            log.exception("sync of %s failed unexpectedly", source_id)
             metrics.count_run(source_id, "error")
             return "error"
     metrics.count_run(
@@ -115,8 +137,31 @@ class SyncScheduler:
         )
 
     def refresh(self) -> None:
-        """Make the jobs match the sources' schedules (added, changed, removed)."""
-        wanted = list_scheduled_sources(self.factory)
+        """Make the jobs match the sources' schedules (added, changed, removed).
+
+        While the database cannot serve, the jobs stay as they are and the schedules are read
+        again in :data:`RETRY_REFRESH_SECONDS`.
+        """
+        try:
+            wanted = list_scheduled_sources(self.factory)
+        except Exception as exc:
+            if not is_unavailable(exc):
+                raise
+            log.warning(
+                "source schedules not read: the database is unavailable (%s); again in %d s",
+                describe(exc),
+                RETRY_REFRESH_SECONDS,
+            )
+            self.scheduler.add_job(
+                self.refresh,
+                DateTrigger(
+                    dt.datetime.now(BUSINESS_TZ) + dt.timedelta(seconds=RETRY_REFRESH_SECONDS)
+                ),
+                id="refresh-schedules-retry",
+                name="re-read source schedules (the database was unavailable)",
+                replace_existing=True,
+            )
+            return
         for source_id in list(self._schedules):
             if source_id not in wanted:
                 self.scheduler.remove_job(JOB_PREFIX + source_id)

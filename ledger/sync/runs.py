@@ -46,7 +46,9 @@ class RunTrigger(enum.StrEnum):
     IMPORT = "import"  # a file import; it holds no lease and has no cursor
 
 
-ABANDONED = "abandoned: the process running it ended before it finished"
+ABANDONED = (
+    "abandoned: it ended before it could be closed (its process died or the database went away)"
+)
 
 
 @dataclass(slots=True)
@@ -115,7 +117,8 @@ def start_run(session: Session, source_id: str, *, trigger: RunTrigger, holder: 
     """Record the start of a run and return its id.
 
     A sync (which holds the source's lease) also closes the source's syncs that are still
-    ``running`` under another holder: their process died, or its lease could not have expired.
+    ``running``: none can be, under the lease. Their process died, its lease expired, or (under
+    this very holder, a scheduler) the database went away before they could be closed.
 
     Raises:
         UnknownSourceError: no such source.
@@ -132,7 +135,6 @@ def start_run(session: Session, source_id: str, *, trigger: RunTrigger, holder: 
                         SyncRun.source_id == source_id,
                         SyncRun.status == RunStatus.RUNNING,
                         SyncRun.trigger != RunTrigger.IMPORT,
-                        SyncRun.holder != holder,
                     )
                     .values(status=RunStatus.FAILED, finished_at=_now(), error=ABANDONED)
                 )

@@ -17,7 +17,7 @@ import json
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -62,6 +62,8 @@ class FakePlatform:
         self.hang_seconds = 1.0
         # A platform that ignores the page size asked for and serves this many per page.
         self.page_size_override: int | None = None
+        # Called with the request's number (1, 2, ...) before it is answered.
+        self.before_answer: Callable[[int], None] | None = None
         self.lock = threading.Lock()
         self._last_body: bytes | None = None
         self._server: ThreadingHTTPServer | None = None
@@ -138,6 +140,9 @@ class FakePlatform:
                 with platform.lock:
                     platform.requests.append(params)
                     fault = platform.faults.popleft() if platform.faults else "ok"
+                    number = len(platform.requests)
+                if platform.before_answer is not None:
+                    platform.before_answer(number)
                 if self.headers.get("X-Token") != TOKEN:
                     self._send(401, b'{"code": 401, "msg": "\xe6\x9c\xaa\xe6\x8e\x88\xe6\x9d\x83"}')
                     return
