@@ -21,13 +21,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ledger.db.engine import POOLER_ENV, make_engine, make_session_factory
 from ledger.schema import upgrade_database
-from tests.pg_servers import PgBouncer, start_pgbouncer
+from tests.pg_servers import PgBouncer, free_port, start_pgbouncer
 
 PG_ADMIN_URL = os.environ.get(
     "CEHOURS_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
 IN_CI = os.environ.get("CI", "").lower() == "true"
-PGBOUNCER_PORT = int(os.environ.get("CEHOURS_TEST_PGBOUNCER_PORT", "6440"))
 
 # No time limit per generated example: on a shared, loaded machine one example of a property
 # test sometimes took longer than Hypothesis's default 200 ms, and Hypothesis then failed the
@@ -109,7 +108,7 @@ def pgbouncer(pg_template: str | None) -> Iterator[PgBouncer | None]:
         yield None
         return
     server_port = sa.engine.make_url(PG_ADMIN_URL).port or 5432
-    bouncer = start_pgbouncer(server_port, PGBOUNCER_PORT)
+    bouncer = start_pgbouncer(server_port, free_port())
     yield bouncer
     bouncer.stop()
 

@@ -3,9 +3,9 @@
 A primary of our own (``initdb``: ``wal_level = replica``, WAL archived to a directory,
 replication trusted from 127.0.0.1), a streaming replica made from it by ``pg_basebackup -R``,
 and PgBouncer in transaction mode. The shared server at 5432 is never reconfigured: these are
-other clusters, in temporary directories, on ports 5440-5449 (PostgreSQL) and 6440-6449
-(PgBouncer). PostgreSQL and PgBouncer refuse to run as root, so as root they run as the
-``postgres`` user (``runuser``), in directories it owns.
+other clusters, in temporary directories, on free loopback ports (:func:`free_port`), so that
+two test runs on one machine do not meet. PostgreSQL and PgBouncer refuse to run as root, so as
+root they run as the ``postgres`` user (``runuser``), in directories it owns.
 
 Without the binaries tests using these skip with a reason; with ``CI=true`` they fail instead.
 """
@@ -17,6 +17,7 @@ import os
 import pwd
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
 import time
@@ -30,6 +31,14 @@ PG_BIN = Path(os.environ.get("CEHOURS_TEST_PG_BIN", "/usr/lib/postgresql/15/bin"
 PGBOUNCER = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
 IN_CI = os.environ.get("CI", "").lower() == "true"
 RUN_AS = "postgres"
+
+
+def free_port() -> int:
+    """A loopback TCP port nothing listens on now (the kernel's pick), for a server to take."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
 
 
 def require_binaries(*paths: str | Path) -> None:

@@ -15,7 +15,7 @@ from flask import Flask
 from api.app import create_app
 from ledger.access.clients import create_client
 from ledger.entries.audit import verify_ledger
-from tests.conftest import PGBOUNCER_PORT, through_pgbouncer
+from tests.conftest import through_pgbouncer
 from tests.factories import city_source, id_number, record
 from tests.pg_servers import PG_BIN, PgBouncer
 
@@ -52,7 +52,7 @@ def transactions_seen_by_pgbouncer(bouncer: PgBouncer, database: str) -> int:
 def test_concurrent_batches_through_pgbouncer_in_transaction_mode_all_land(
     bouncer_url: str, pgbouncer: PgBouncer
 ) -> None:
-    assert f":{PGBOUNCER_PORT}/" in bouncer_url
+    assert f":{pgbouncer.port}/" in bouncer_url
     app: Flask = create_app({"DATABASE_URL": bouncer_url, "TESTING": True})
     database = bouncer_url.rsplit("/", 1)[1]
     with app.extensions["cehours"].sessions() as session:

@@ -1,6 +1,6 @@
 """A primary and a streaming replica of our own (tests/pg_servers.py), and apps reading from it.
 
-The pair is made once per run (ports 5440 and 5441) and stopped after; each test finds both
+The pair is made once per run (on free ports) and stopped after; each test finds both
 running and the replica replaying (a test that stops or pauses one restores it).
 """
 
@@ -21,9 +21,15 @@ from ledger.access.clients import create_client
 from ledger.db.engine import make_engine, make_session_factory
 from ledger.schema import upgrade_database
 from tests.factories import city_source
-from tests.pg_servers import Cluster, make_primary, make_replica, owned_tmpdir, wait_streaming
+from tests.pg_servers import (
+    Cluster,
+    free_port,
+    make_primary,
+    make_replica,
+    owned_tmpdir,
+    wait_streaming,
+)
 
-PRIMARY_PORT, REPLICA_PORT = 5440, 5441
 DATABASE = "cehours"
 
 
@@ -49,14 +55,14 @@ def streaming_pair() -> Iterator[Pair]:
     base = owned_tmpdir("cehours-replica-")
     primary = replica = None
     try:
-        primary, archive = make_primary(base, PRIMARY_PORT)
+        primary, archive = make_primary(base, free_port())
         primary.sql(f"CREATE DATABASE {DATABASE}")
         upgrade_database(primary.url(DATABASE))
         engine = make_engine(primary.url(DATABASE))
         with make_session_factory(engine)() as session:
             city_source(session)
         engine.dispose()
-        replica = make_replica(primary, base, REPLICA_PORT)
+        replica = make_replica(primary, base, free_port())
         yield Pair(primary, replica, archive, base)
     finally:
         stop_all(replica, primary)

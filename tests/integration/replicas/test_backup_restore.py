@@ -16,7 +16,15 @@ from ledger.entries.audit import verify_ledger
 from ledger.schema import upgrade_database
 from tests.factories import city_source, record
 from tests.integration.replicas.conftest import DATABASE, stop_all
-from tests.pg_servers import PG_BIN, Cluster, _chown_tree, make_primary, owned_tmpdir, run
+from tests.pg_servers import (
+    PG_BIN,
+    Cluster,
+    _chown_tree,
+    free_port,
+    make_primary,
+    owned_tmpdir,
+    run,
+)
 
 
 @pytest.fixture
@@ -44,7 +52,7 @@ def _entries(url: str) -> tuple[int, bool, list[str]]:
 
 
 def test_a_base_backup_and_the_archived_wal_restore_every_entry(base: Path) -> None:
-    primary, archive = make_primary(base, 5444)
+    primary, archive = make_primary(base, free_port())
     restored: Cluster | None = None
     try:
         primary.sql(f"CREATE DATABASE {DATABASE}")
@@ -71,15 +79,16 @@ def test_a_base_backup_and_the_archived_wal_restore_every_entry(base: Path) -> N
             time.sleep(0.1)
         primary.stop("immediate")  # the primary is lost
 
-        data = base / "restored"
+        data, restored_port = base / "restored", free_port()
         shutil.copytree(backup, data)
         with (data / "postgresql.conf").open("a") as conf:
             conf.write(
-                f"\nport = 5445\narchive_mode = off\nrestore_command = 'cp {archive}/%f %p'\n"
+                f"\nport = {restored_port}\narchive_mode = off\n"
+                f"restore_command = 'cp {archive}/%f %p'\n"
             )
         (data / "recovery.signal").touch()
         _chown_tree(data)
-        restored = Cluster(data, 5445)
+        restored = Cluster(data, restored_port)
         restored.start()
         deadline = time.monotonic() + 60
         while restored.sql("SELECT pg_is_in_recovery()")[0][0]:

@@ -1,5 +1,5 @@
 """Promotion of the replica when the primary is lost, and what the operator does next (the
-steps of docs/operations.md, "Promotion"), on a pair of its own (ports 5442, 5443)."""
+steps of docs/operations.md, "Promotion"), on a pair of its own."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ from tests.integration.replicas.test_reads import (
     transcript,
     wait_until,
 )
-from tests.pg_servers import make_primary, make_replica, owned_tmpdir, wait_replayed
+from tests.pg_servers import free_port, make_primary, make_replica, owned_tmpdir, wait_replayed
 
 
 @pytest.fixture
@@ -32,14 +32,14 @@ def own_pair() -> Iterator[Pair]:
     base = owned_tmpdir("cehours-failover-")
     primary = replica = None
     try:
-        primary, archive = make_primary(base, 5442)
+        primary, archive = make_primary(base, free_port())
         primary.sql(f"CREATE DATABASE {DATABASE}")
         upgrade_database(primary.url(DATABASE))
         engine = make_engine(primary.url(DATABASE))
         with make_session_factory(engine)() as session:
             city_source(session)
         engine.dispose()
-        replica = make_replica(primary, base, 5443)
+        replica = make_replica(primary, base, free_port())
         yield Pair(primary, replica, archive, base)
     finally:
         stop_all(replica, primary)
