@@ -50,9 +50,10 @@ def stop_all(*clusters: Cluster | None) -> None:
             cluster.stop("immediate")
 
 
-@pytest.fixture(scope="session")
-def streaming_pair() -> Iterator[Pair]:
-    base = owned_tmpdir("cehours-replica-")
+def new_pair(prefix: str) -> Iterator[Pair]:
+    """A primary of our own with a migrated database and a city source, and its streaming
+    replica, on free ports in a new directory; both stopped and removed after."""
+    base = owned_tmpdir(prefix)
     primary = replica = None
     try:
         primary, archive = make_primary(base, free_port())
@@ -67,6 +68,11 @@ def streaming_pair() -> Iterator[Pair]:
     finally:
         stop_all(replica, primary)
         shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def streaming_pair() -> Iterator[Pair]:
+    yield from new_pair("cehours-replica-")
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@ steps of docs/operations.md, "Promotion"), on a pair of its own."""
 
 from __future__ import annotations
 
-import shutil
 import time
 from collections.abc import Iterator
 
@@ -14,9 +13,8 @@ from api.app import create_app
 from ledger.access.clients import create_client
 from ledger.db.engine import make_engine, make_session_factory
 from ledger.entries.audit import verify_ledger
-from ledger.schema import upgrade_database
-from tests.factories import city_source, id_number
-from tests.integration.replicas.conftest import DATABASE, Pair, dispose, stop_all
+from tests.factories import id_number
+from tests.integration.replicas.conftest import Pair, dispose, new_pair
 from tests.integration.replicas.test_reads import (
     bearer,
     fallbacks,
@@ -24,26 +22,12 @@ from tests.integration.replicas.test_reads import (
     transcript,
     wait_until,
 )
-from tests.pg_servers import free_port, make_primary, make_replica, owned_tmpdir, wait_replayed
+from tests.pg_servers import wait_replayed
 
 
 @pytest.fixture
 def own_pair() -> Iterator[Pair]:
-    base = owned_tmpdir("cehours-failover-")
-    primary = replica = None
-    try:
-        primary, archive = make_primary(base, free_port())
-        primary.sql(f"CREATE DATABASE {DATABASE}")
-        upgrade_database(primary.url(DATABASE))
-        engine = make_engine(primary.url(DATABASE))
-        with make_session_factory(engine)() as session:
-            city_source(session)
-        engine.dispose()
-        replica = make_replica(primary, base, free_port())
-        yield Pair(primary, replica, archive, base)
-    finally:
-        stop_all(replica, primary)
-        shutil.rmtree(base, ignore_errors=True)
+    yield from new_pair("cehours-failover-")
 
 
 def _app(database_url: str, read_url: str | None = None) -> Flask:
